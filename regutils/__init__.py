@@ -1,0 +1,29 @@
+"""Regularization, Hands-On: the shared training core of the book.
+
+>>> import regutils as ru
+>>> data = ru.load_mnist(train_size=2000, seed=0)                    # doctest: +SKIP
+>>> model = ru.mlp(hidden=(256, 256), dropout=0.3)
+>>> history = ru.fit(model, data, epochs=20, regularizers=[ru.L2(1e-4)],
+...                  callbacks=[ru.EarlyStopping(patience=3)])       # doctest: +SKIP
+>>> ru.plots.curves(history)                                         # doctest: +SKIP
+"""
+from . import plots, widgets
+from .data import DataError, MNISTSplit, load_mnist
+from .devices import best_device
+from .experiment import Experiment, RunResult, SweepResult, sweep
+from .models import mlp
+from .profiles import get_profile, use_profile
+from .regularizers import (L1, L2, CoupledWeightDecay, DecoupledWeightDecay, InputNoise,
+                           ProximalL1, RandomAffine, Regularizer, WeightNoise)
+from .techniques import TECHNIQUES
+from .train import Callback, EarlyStopping, History, TrainingDiverged, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "load_mnist", "MNISTSplit", "DataError", "best_device", "mlp", "fit", "History", "Callback",
+    "EarlyStopping", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
+    "CoupledWeightDecay", "DecoupledWeightDecay", "InputNoise", "WeightNoise", "RandomAffine",
+    "Experiment", "RunResult", "SweepResult", "sweep", "use_profile", "get_profile",
+    "TECHNIQUES", "plots", "widgets",
+]

@@ -1,0 +1,54 @@
+"""`python -m regutils`: run one experiment and print its final metrics as JSON on the last line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .data import DataError
+from .experiment import Experiment
+from .profiles import PROFILES
+from .techniques import TECHNIQUES, describe
+from .train import TrainingDiverged
+
+METRICS = ("train_loss", "val_loss", "train_acc", "val_acc", "test_acc", "epochs", "seconds",
+           "data_source")
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="python -m regutils", description=__doc__)
+    commands = cli.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one MNIST experiment")
+    run.add_argument("--technique", default="none", choices=list(TECHNIQUES), metavar="NAME",
+                     help=f"one of: {', '.join(TECHNIQUES)} (default: none)")
+    run.add_argument("--strength", type=float, default=None,
+                     help="the technique's strength (default: its typical value); "
+                          "see `python -m regutils techniques`")
+    run.add_argument("--profile", choices=list(PROFILES), default=None,
+                     help="run size (default: $REGUTILS_PROFILE or 'default')")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--epochs", type=int, default=None, help="default: the profile's")
+    run.add_argument("--train-size", type=int, default=None, help="default: the profile's")
+    run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    run.add_argument("--no-cache", action="store_true", help="train even if the run is cached")
+    commands.add_parser("techniques", help="list the techniques and their strengths")
+    return cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    if arguments.command == "techniques":
+        print(describe())
+        return 0
+    try:
+        experiment = Experiment(arguments.technique, arguments.strength, seed=arguments.seed,
+                                epochs=arguments.epochs, train_size=arguments.train_size,
+                                profile=arguments.profile)
+        result = experiment.run(device=arguments.device, cache_results=not arguments.no_cache)
+    except (ValueError, TypeError, DataError, TrainingDiverged) as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    metrics = {name: result.metrics[name] for name in METRICS}
+    metrics["interrupted"] = result.history.interrupted
+    print(json.dumps(metrics))
+    return 130 if result.history.interrupted else 0

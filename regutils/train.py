@@ -1,0 +1,294 @@
+"""The one training loop, its per-epoch history, and callbacks such as early stopping."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import MNISTSplit, batches
+from .devices import resolve_device
+from .regularizers import Regularizer, check_strength, weights
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+EVAL_CHUNK = 4096  # images per forward pass when measuring: bounds memory on full MNIST
+
+
+@dataclass
+class History:
+    """What happened in a run, one record per epoch, plus the test result at the end.
+
+    Each record holds `objective` (the training loss as optimized, penalty included, averaged over
+    the epoch's batches in train mode), `penalty` (its regularization part), `train_loss` and
+    `train_acc` (the data loss and accuracy on the clean training set in eval mode), `val_loss`,
+    `val_acc` and `seconds` (the epoch's wall time). `history["val_loss"]` is one metric's list.
+    """
+
+    records: list[dict] = field(default_factory=list)
+    test_loss: float | None = None
+    test_acc: float | None = None
+    best_epoch: int | None = None      # the epoch early stopping judged best
+    stopped_epoch: int | None = None   # the epoch after which early stopping ended training
+    restored_epoch: int | None = None  # the epoch whose weights the model was given back
+    interrupted: bool = False
+    data_source: str = ""
+
+    def __getitem__(self, metric: str) -> list[float]:
+        if self.records and metric not in self.records[0]:
+            raise KeyError(f"no metric {metric!r}; the history has {', '.join(self.records[0])}")
+        return [record[metric] for record in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def generalization_gap(self) -> list[float]:
+        """Training minus validation accuracy, per epoch."""
+        return [r["train_acc"] - r["val_acc"] for r in self.records]
+
+    def final(self) -> dict:
+        """The metrics of the weights the model ends with (the restored epoch if any), and the test."""
+        if not self.records:
+            raise ValueError("the history is empty: no epoch finished")
+        epoch = self.restored_epoch or len(self.records)
+        record = self.records[epoch - 1]
+        return {
+            "train_loss": record["train_loss"], "val_loss": record["val_loss"],
+            "train_acc": record["train_acc"], "val_acc": record["val_acc"],
+            "test_acc": self.test_acc, "generalization_gap": record["train_acc"] - record["val_acc"],
+            "epochs": len(self.records), "seconds": sum(self["seconds"]),
+            "data_source": self.data_source,
+        }
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "History":
+        return cls(**saved)
+
+
+class Callback:
+    """Hooks called once per run and once per epoch; `on_epoch_end` returns True to stop."""
+
+    def on_train_begin(self, model: nn.Module, history: History) -> None:
+        pass
+
+    def on_epoch_end(self, model: nn.Module, history: History) -> bool | None:
+        return None
+
+    def on_train_end(self, model: nn.Module, history: History) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when the validation data loss has not improved by `min_delta` for `patience` epochs.
+
+    With `restore_best`, the model gets back a *copy* of the best epoch's weights: keeping
+    `model.state_dict()` itself would keep references that follow the live weights.
+
+    >>> EarlyStopping(patience=3)
+    EarlyStopping(patience=3, min_delta=0.0, restore_best=True)
+    """
+
+    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be an int >= 1, got {patience!r}")
+        self.patience = patience
+        self.min_delta = check_strength("min_delta", min_delta)
+        self.restore_best = restore_best
+
+    def on_train_begin(self, model, history):
+        self.best_loss, self.best_state, self.waited = math.inf, None, 0
+
+    def on_epoch_end(self, model, history):
+        val_loss = history.records[-1]["val_loss"]
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.waited = val_loss, 0
+            history.best_epoch = len(history)
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.waited += 1
+        if self.waited >= self.patience:
+            history.stopped_epoch = len(history)
+            return True
+        return False
+
+    def on_train_end(self, model, history):
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+            history.restored_epoch = history.best_epoch
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+                f"restore_best={self.restore_best})")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; `.history` holds the epochs before it."""
+
+    def __init__(self, message: str, history: History):
+        super().__init__(message)
+        self.history = history
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Optimizer groups that decay the weight matrices only, not biases or normalization scales."""
+    decayed = {id(p) for p in weights(model)}
+    return [{"params": [p for p in model.parameters() if id(p) in decayed],
+             "weight_decay": weight_decay},
+            {"params": [p for p in model.parameters() if id(p) not in decayed],
+             "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters)."""
+    if callable(optimizer):
+        return optimizer(model.parameters())
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)} "
+                         "or a callable that takes the parameters")
+    lr = check_strength("lr", lr)
+    if lr == 0:
+        raise ValueError("lr must be > 0, got 0")
+    return OPTIMIZERS[optimizer](parameter_groups(model, check_strength("weight_decay",
+                                                                         weight_decay)), lr=lr)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` in eval mode on `(x, y)`."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    for start in range(0, len(y), EVAL_CHUNK):
+        logits = model(x[start:start + EVAL_CHUNK])
+        target = y[start:start + EVAL_CHUNK]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum")
+        correct += (logits.argmax(dim=1) == target).sum()
+    model.train(was_training)
+    return loss_sum.item() / len(y), correct.item() / len(y)
+
+
+def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
+        regularizers: Sequence[Regularizer] = (), callbacks: Sequence[Callback] = (),
+        optimizer: str | Callable = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
+        batch_size: int = 64, seed: int = 0, device: str | torch.device | None = None,
+        progress: bool | None = None, live: bool = False) -> History:
+    """Train `model` on `data.x_train` and record train and validation metrics every epoch.
+
+    `weight_decay` is the optimizer's own (on weight matrices only); a Ctrl-C returns the history
+    so far with `interrupted=True`.
+
+    >>> import regutils as ru
+    >>> data = ru.load_mnist(train_size=200, device="cpu")
+    >>> history = ru.fit(ru.mlp(hidden=(32,)), data, epochs=2, regularizers=[ru.L2(1e-4)])
+    >>> len(history)
+    2
+    """
+    _check_epochs(epochs, batch_size)
+    regularizers, callbacks = _check_hooks(regularizers, Regularizer), _check_hooks(callbacks, Callback)
+    if device is not None:
+        data = data.to(device)
+    model.to(data.device)
+    if live:
+        from .plots import LiveCurves
+        callbacks = callbacks + [LiveCurves()]
+    torch.manual_seed(seed)  # dropout masks and noise draw from the global generator
+    shuffle = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(model, optimizer, lr, weight_decay)
+    batch_size = min(batch_size, len(data.y_train))
+    steps = len(data.y_train) // batch_size
+    history = History(data_source=data.source)
+    for callback in callbacks:
+        callback.on_train_begin(model, history)
+    bar = _progress_bar(epochs, steps, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            objective, penalty = _train_one_epoch(model, data, opt, regularizers, batch_size, shuffle)
+            if not (math.isfinite(objective) and math.isfinite(penalty)):
+                raise TrainingDiverged(
+                    f"the training loss became {objective} in epoch {epoch}: the step is too "
+                    f"large for this model; lower the learning rate (lr={lr}) or the strength "
+                    "of the regularizer", history)
+            train_loss, train_acc = evaluate(model, data.x_train, data.y_train)
+            val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+            history.records.append(dict(
+                epoch=epoch, objective=objective, penalty=penalty, train_loss=train_loss,
+                train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+                seconds=time.perf_counter() - started))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(val_acc=f"{val_acc:.3f}", train_acc=f"{train_acc:.3f}")
+            stops = [callback.on_epoch_end(model, history) for callback in callbacks]
+            if any(stops):
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"regutils: interrupted after {len(history)} finished epoch(s); "
+              "returning the history so far", file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+    for callback in callbacks:
+        callback.on_train_end(model, history)
+    history.test_loss, history.test_acc = evaluate(model, data.x_test, data.y_test)
+    return history
+
+
+def _train_one_epoch(model, data, optimizer, regularizers, batch_size, shuffle) -> tuple[float, float]:
+    model.train()
+    objective_sum = torch.zeros((), device=data.device)
+    penalty_sum = torch.zeros((), device=data.device)
+    steps = 0
+    for x, y in batches(data.x_train, data.y_train, batch_size, shuffle):
+        for regularizer in regularizers:
+            x, y = regularizer.transform(x, y)
+        for regularizer in regularizers:
+            regularizer.before_forward(model)
+        data_loss = F.cross_entropy(model(x), y)
+        penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
+        objective = data_loss + penalty
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        for regularizer in regularizers:
+            regularizer.before_step(model, optimizer)
+        optimizer.step()
+        for regularizer in regularizers:
+            regularizer.after_step(model, optimizer)
+        objective_sum += objective.detach()
+        penalty_sum += penalty.detach()
+        steps += 1
+    return objective_sum.item() / steps, penalty_sum.item() / steps
+
+
+def _check_epochs(epochs: int, batch_size: int) -> None:
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+def _check_hooks(objects: Iterable, kind: type) -> list:
+    objects = list(objects)
+    for obj in objects:
+        if not isinstance(obj, kind):
+            raise TypeError(f"expected {kind.__name__} objects such as regutils.L2(1e-4), "
+                            f"got {obj!r}")
+    return objects
+
+
+def _progress_bar(epochs: int, steps_per_epoch: int, progress: bool | None):
+    if progress is None:
+        progress = epochs * steps_per_epoch >= 5000  # long runs only: a few seconds need no bar
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=epochs, desc="epochs", unit="epoch", leave=False)
