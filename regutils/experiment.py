@@ -175,22 +175,23 @@ def _remember(key: str, config: Experiment, history: History,
 
 @dataclass
 class SweepResult:
-    """Runs of one technique over strengths × seeds, with means and spreads for a sweep plot."""
+    """Runs over the values of one knob × seeds, with means and spreads for a sweep plot."""
 
     technique: str
-    strengths: list[float]
+    knob: str            # the Experiment field swept: "strength", "train_size", "hidden", ...
+    values: list
     seeds: list[int]
-    runs: dict[tuple[float, int], RunResult] = field(default_factory=dict)
+    runs: dict[tuple, RunResult] = field(default_factory=dict)
     interrupted: bool = False
 
     def metric(self, name: str) -> np.ndarray:
-        """`name` of each run's final metrics, shaped (strengths, seeds); NaN where a run is missing."""
-        values = np.full((len(self.strengths), len(self.seeds)), np.nan)
-        for i, strength in enumerate(self.strengths):
+        """`name` of each run's final metrics, shaped (values, seeds); NaN where a run is missing."""
+        metrics = np.full((len(self.values), len(self.seeds)), np.nan)
+        for i, value in enumerate(self.values):
             for j, seed in enumerate(self.seeds):
-                if (strength, seed) in self.runs:
-                    values[i, j] = self.runs[(strength, seed)].metrics[name]
-        return values
+                if (_hashable(value), seed) in self.runs:
+                    metrics[i, j] = self.runs[(_hashable(value), seed)].metrics[name]
+        return metrics
 
     def mean(self, name: str) -> np.ndarray:
         return np.nanmean(self.metric(name), axis=1)
@@ -199,11 +200,11 @@ class SweepResult:
         return np.nanstd(self.metric(name), axis=1)
 
     def table(self) -> list[dict]:
-        """One row per strength: mean and std of the main metrics."""
+        """One row per value: mean and std over seeds of the main metrics."""
         names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "val_loss")
         rows = []
-        for i, strength in enumerate(self.strengths):
-            row = {"strength": strength}
+        for i, value in enumerate(self.values):
+            row = {self.knob: value}
             for name in names:
                 row[name] = float(self.mean(name)[i])
                 row[f"{name}_std"] = float(self.std(name)[i])
@@ -211,23 +212,30 @@ class SweepResult:
         return rows
 
 
-def sweep(technique: str, strengths: Sequence[float], seeds: Sequence[int] | None = None,
-          **fields) -> SweepResult:
-    """Run `technique` at each strength and seed (cached), for a plot of a metric against strength.
+def sweep(technique: str, values: Sequence, seeds: Sequence[int] | None = None, *,
+          knob: str = "strength", **fields) -> SweepResult:
+    """Run `technique` at each value of `knob` (its strength by default) and each seed, cached.
 
     `fields` are further `Experiment` fields (train_size, hidden, epochs, combined_with, ...).
     A Ctrl-C keeps the finished runs, which the cache reuses on the next call.
 
-    >>> result = sweep("dropout", [0.0, 0.5], seeds=[0], profile="quick")  # doctest: +SKIP
-    >>> result.mean("generalization_gap")  # doctest: +SKIP
+    >>> result = sweep("dropout", [0.0, 0.5], seeds=[0], profile="quick")
+    >>> result.mean("generalization_gap").shape
+    (2,)
+    >>> sizes = sweep("none", [100, 200], seeds=[0], knob="train_size", profile="quick")
     """
-    if not strengths:
-        raise ValueError("strengths is empty; pass at least one strength")
+    if knob not in Experiment.__dataclass_fields__ or knob in ("technique", "seed"):
+        raise ValueError(f"unknown knob {knob!r}; sweep an Experiment field such as 'strength', "
+                         "'train_size', 'hidden', 'epochs' or 'batch_size'")
+    values = list(values)
+    if not values:
+        raise ValueError("values is empty; pass at least one value to sweep")
     seeds = list(get_profile(fields.get("profile")).seeds if seeds is None else seeds)
-    experiments = {(s, seed): Experiment(technique, s, seed=seed, **fields)
-                   for s in strengths for seed in seeds}  # checks every strength before training
-    result = SweepResult(technique, list(strengths), seeds)
-    for (strength, seed), experiment in experiments.items():
+    experiments = {(_hashable(value), seed): Experiment(technique, seed=seed, **{knob: value},
+                                                        **fields)
+                   for value in values for seed in seeds}  # checks every value before training
+    result = SweepResult(technique, knob, values, seeds)
+    for index, experiment in experiments.items():
         try:
             run = experiment.run()
         except KeyboardInterrupt:
@@ -237,5 +245,9 @@ def sweep(technique: str, strengths: Sequence[float], seeds: Sequence[int] | Non
             print(f"regutils: sweep interrupted; {len(result.runs)} finished run(s) kept "
                   "(cached runs are reused on the next call)", file=sys.stderr)
             break
-        result.runs[(strength, seed)] = run
+        result.runs[index] = run
     return result
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value

@@ -55,18 +55,19 @@ def curves(runs, *, baseline=None, title: str | None = None, axes=None) -> plt.F
 
 def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | None = None,
           log: bool = False, ylabel: str | None = None) -> plt.Figure:
-    """Mean of `metric` against strength with a ±1 standard deviation band over seeds."""
+    """Mean of `metric` against the swept knob with a ±1 standard deviation band over seeds."""
     if ax is None:
         figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
     else:
         figure = ax.figure
-    strengths = np.asarray(result.strengths, dtype=float)
+    values = np.asarray(result.values, dtype=float)
     mean, spread = result.mean(metric), result.std(metric)
-    line, = ax.plot(strengths, mean, marker="o", label=label or metric)
-    ax.fill_between(strengths, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
+    line, = ax.plot(values, mean, marker="o", label=label or metric)
+    ax.fill_between(values, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
     if log:
-        ax.set_xscale("symlog", linthresh=_smallest_positive(strengths))
-    ax.set(xlabel=f"{result.technique} strength", ylabel=ylabel or metric.replace("_", " "))
+        ax.set_xscale("symlog", linthresh=_smallest_positive(values))
+    knob = f"{result.technique} strength" if result.knob == "strength" else result.knob
+    ax.set(xlabel=knob.replace("_", " "), ylabel=ylabel or metric.replace("_", " "))
     ax.set_title(f"mean ± std over {len(result.seeds)} seed(s)", fontsize="small")
     ax.grid(alpha=0.3)
     return figure
