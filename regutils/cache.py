@@ -21,14 +21,14 @@ def cache_dir() -> Path:
 def load(key: str) -> dict | None:
     """The saved entry for `key`, or None if there is none or it cannot be read (with a warning)."""
     path = cache_dir() / f"{key}.json"
+    if not path.is_file():
+        return None
     try:
         with open(path, encoding="utf-8") as file:
             entry = json.load(file)
         if not isinstance(entry, dict):
             raise ValueError(f"expected a JSON object, found {type(entry).__name__}")
         return entry
-    except FileNotFoundError:
-        return None
     except (OSError, ValueError) as broken:
         warnings.warn(f"regutils: ignoring the unreadable cache entry {path} ({broken}); "
                       "the run is computed again and the entry rewritten", stacklevel=3)
@@ -43,10 +43,10 @@ def save(key: str, entry: dict) -> bool:
 def load_weights(key: str) -> dict | None:
     """The saved model weights for `key` (loaded with `weights_only=True`), or None."""
     path = cache_dir() / f"{key}.pt"
+    if not path.is_file():
+        return None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        return None
     except Exception as broken:  # truncated or not a torch file at all
         warnings.warn(f"regutils: ignoring the unreadable weights file {path} ({broken}); "
                       "the run is trained again", stacklevel=3)

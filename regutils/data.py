@@ -117,7 +117,7 @@ def balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Te
     Any prefix of the result is as class-balanced as its length allows.
 
     >>> balanced_order(torch.tensor([0, 0, 1, 1]), torch.Generator().manual_seed(0)).tolist()
-    [1, 3, 0, 2]
+    [0, 3, 1, 2]
     """
     per_class = [torch.nonzero(labels == c).flatten() for c in range(CLASSES)]
     per_class = [idx[torch.randperm(len(idx), generator=generator)] for idx in per_class]

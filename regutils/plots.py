@@ -76,14 +76,14 @@ def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | N
 def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None, *,
             columns: int = 8, title: str | None = None) -> plt.Figure:
     """A grid of normalized MNIST images (as `load_mnist` gives them), labels as titles."""
-    images = images.detach().float().cpu().reshape(-1, 28, 28) * STD + MEAN
+    images = (images.detach().float().cpu().reshape(-1, 28, 28) * STD + MEAN).clamp(0, 1).numpy()
     rows = -(-len(images) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.0),
                                 squeeze=False, layout="constrained")
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(images):
-            ax.imshow(images[index].clamp(0, 1), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(images[index], cmap="gray_r", vmin=0, vmax=1)
             if labels is not None:
                 ax.set_title(str(int(labels[index])), fontsize="small")
     if title:

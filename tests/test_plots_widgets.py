@@ -1,0 +1,58 @@
+import matplotlib.pyplot as plt
+import pytest
+
+import regutils as ru
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {"none": ru.Experiment(profile="quick").run(),
+            "dropout": ru.Experiment("dropout", 0.5, profile="quick").run()}
+
+
+def test_curves_draw_train_and_validation_per_run(runs):
+    figure = ru.plots.curves(runs["dropout"], baseline=runs["none"])
+    loss_axis, accuracy_axis = figure.axes
+    assert len(loss_axis.lines) == 4 and len(accuracy_axis.lines) == 4
+    solid, dashed = accuracy_axis.lines[2], accuracy_axis.lines[3]
+    assert solid.get_linestyle() == "-" and dashed.get_linestyle() == "--"
+    assert solid.get_color() == dashed.get_color()  # one colour per run
+    plt.close(figure)
+
+
+def test_curves_mark_the_restored_epoch(fresh_cache):
+    result = ru.Experiment("early_stopping", 1, profile="quick", epochs=15).run()
+    figure = ru.plots.curves(result)
+    markers = [line for line in figure.axes[0].lines if line.get_marker() == "o"]
+    assert (len(markers) == 1) == (result.history.restored_epoch is not None)
+    plt.close(figure)
+
+
+def test_sweep_plot_has_an_error_band(fresh_cache):
+    result = ru.sweep("dropout", [0.0, 0.5], seeds=[0, 1], profile="quick")
+    figure = ru.plots.sweep(result)
+    assert len(figure.axes[0].collections) == 1  # the ±1 std band
+    assert figure.axes[0].get_xlabel() == "dropout strength"
+    plt.close(figure)
+
+
+def test_sample_grid(data):
+    figure = ru.plots.samples(data.x_train[:10], data.y_train[:10], columns=5)
+    assert len(figure.axes) == 10
+    plt.close(figure)
+
+
+def test_explore_is_a_plain_function_drawing_over_the_baseline(runs):
+    figure = ru.widgets.explore(ru.Experiment("dropout", profile="quick"), "strength", 0.5)
+    assert "strength = 0.5" in figure.texts[0].get_text()
+    assert len(figure.axes[0].lines) == 4
+    plt.close(figure)
+
+
+def test_explorer_builds_a_slider_that_does_not_update_while_dragging():
+    box = ru.widgets.explorer(ru.Experiment("dropout", profile="quick"), "strength",
+                              [0.0, 0.25, 0.5])
+    slider, button = box.children[0].children
+    assert slider.continuous_update is False and button.description == "Run"
+    with pytest.raises(ValueError, match="values is empty"):
+        ru.widgets.explorer(ru.Experiment(profile="quick"), "strength", [])

@@ -1,0 +1,152 @@
+import pytest
+import torch
+
+import regutils as ru
+from regutils.train import evaluate
+from tests.conftest import same_records, tiny_model
+
+RECORD_KEYS = {"epoch", "objective", "penalty", "train_loss", "train_acc", "val_loss", "val_acc",
+               "seconds"}
+
+
+class Recorder(ru.Regularizer):
+    """Logs each hook call and the batch sizes it sees."""
+
+    def __init__(self):
+        self.calls, self.batch_images = [], 0
+
+    def transform(self, x, y):
+        self.calls.append("transform")
+        self.batch_images += len(x)
+        return x, y
+
+    def before_forward(self, model):
+        self.calls.append("before_forward")
+
+    def penalty(self, model):
+        self.calls.append("penalty")
+        return 0.0
+
+    def before_step(self, model, optimizer):
+        self.calls.append("before_step")
+
+    def after_step(self, model, optimizer):
+        self.calls.append("after_step")
+
+
+def test_history_records_every_metric_per_epoch(data):
+    history = ru.fit(tiny_model(), data, epochs=3, regularizers=[ru.L2(1e-2)])
+    assert len(history) == 3 and history["epoch"] == [1, 2, 3]
+    assert set(history.records[0]) == RECORD_KEYS
+    assert all(p > 0 for p in history["penalty"])
+    assert all(o > p for o, p in zip(history["objective"], history["penalty"]))
+    assert 0 <= history.test_acc <= 1 and history.data_source == data.source
+    final = history.final()
+    assert final["generalization_gap"] == pytest.approx(final["train_acc"] - final["val_acc"])
+
+
+def test_train_metrics_are_measured_in_eval_mode_on_clean_data(data):
+    model = tiny_model(dropout=0.5)
+    history = ru.fit(model, data, epochs=2, regularizers=[ru.InputNoise(3.0)])
+    loss, accuracy = evaluate(model, data.x_train, data.y_train)
+    assert history["train_loss"][-1] == pytest.approx(loss)
+    assert history["train_acc"][-1] == pytest.approx(accuracy)
+    assert model.training  # evaluate puts the model back in the mode it found
+
+
+def test_hooks_run_in_order_on_training_batches_only(data):
+    recorder = Recorder()
+    ru.fit(tiny_model(), data, epochs=1, batch_size=100, regularizers=[recorder])
+    assert recorder.calls[:5] == ["transform", "before_forward", "penalty", "before_step",
+                                  "after_step"]
+    assert recorder.batch_images == 300  # validation and test never pass through the hooks
+
+
+def test_same_seed_same_history_on_cpu(data):
+    runs = [ru.fit(tiny_model(dropout=0.3), data, epochs=2, seed=7,
+                   regularizers=[ru.InputNoise(0.3), ru.RandomAffine(1.0)]) for _ in range(2)]
+    assert same_records(*runs)
+    other = ru.fit(tiny_model(dropout=0.3), data, epochs=2, seed=8)
+    assert not same_records(runs[0], other)
+
+
+def test_early_stopping_restores_a_real_copy_of_the_best_epoch(data):
+    stopper = ru.EarlyStopping(patience=2)
+    model = tiny_model()
+    history = ru.fit(model, data, epochs=60, lr=3e-3, callbacks=[stopper])
+    assert history.stopped_epoch is not None and history.stopped_epoch < 60
+    best = history.best_epoch
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+    assert history.stopped_epoch == best + 2
+    val_loss, _ = evaluate(model, data.x_val, data.y_val)
+    assert val_loss == pytest.approx(history["val_loss"][best - 1], rel=1e-5)
+    assert history.final()["val_loss"] == history["val_loss"][best - 1]
+
+
+def test_early_stopping_min_delta_stops_sooner(data):
+    patient = ru.fit(tiny_model(), data, epochs=40, callbacks=[ru.EarlyStopping(3)])
+    strict = ru.fit(tiny_model(), data, epochs=40, callbacks=[ru.EarlyStopping(3, min_delta=0.5)])
+    assert len(strict) < len(patient)
+
+
+def test_without_restore_the_model_keeps_the_last_weights(data):
+    model = tiny_model()
+    history = ru.fit(model, data, epochs=60, lr=3e-3,
+                     callbacks=[ru.EarlyStopping(2, restore_best=False)])
+    assert history.restored_epoch is None
+    assert evaluate(model, data.x_val, data.y_val)[0] == pytest.approx(history["val_loss"][-1])
+
+
+class InterruptAt(ru.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, model, history):
+        if len(history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_returns_the_history_so_far(data, capsys):
+    history = ru.fit(tiny_model(), data, epochs=10, callbacks=[InterruptAt(2)])
+    assert history.interrupted and len(history) == 2 and history.test_acc is not None
+    assert "interrupted after 2 finished epoch(s)" in capsys.readouterr().err
+
+
+def test_a_diverging_run_stops_with_a_clear_message(data):
+    with pytest.raises(ru.TrainingDiverged, match="lower the learning rate") as stopped:
+        ru.fit(tiny_model(), data, epochs=5, optimizer="sgd", lr=1e12)
+    assert isinstance(stopped.value.history, ru.History)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"epochs": 0}, ValueError, "epochs must be an int >= 1, got 0"),
+    ({"batch_size": -1}, ValueError, "batch_size must be an int >= 1"),
+    ({"optimizer": "rmsprop"}, ValueError, "unknown optimizer 'rmsprop'"),
+    ({"lr": -0.1}, ValueError, "lr must be in"),
+    ({"regularizers": ["l2"]}, TypeError, "expected Regularizer objects"),
+    ({"callbacks": [ru.L2(0.1)]}, TypeError, "expected Callback objects"),
+])
+def test_bad_arguments_to_fit(data, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ru.fit(tiny_model(), data, **{"epochs": 1, **kwargs})
+
+
+def test_optimizer_weight_decay_skips_biases(data):
+    model = tiny_model()
+    optimizer = ru.train.make_optimizer(model, "sgd", 0.1, weight_decay=0.5)
+    decays = {tuple(p.shape): group["weight_decay"] for group in optimizer.param_groups
+              for p in group["params"]}
+    assert decays[(32, 784)] == 0.5 and decays[(32,)] == 0.0
+
+
+def test_history_round_trips_through_a_dict(data):
+    history = ru.fit(tiny_model(), data, epochs=1)
+    assert ru.History.from_dict(history.to_dict()) == history
+    with pytest.raises(KeyError, match="no metric 'val_accuracy'"):
+        history["val_accuracy"]
+
+
+def test_batch_norm_model_trains_when_the_set_is_smaller_than_a_batch():
+    tiny = ru.load_mnist(train_size=20, val_size=20, test_size=20, device="cpu")
+    history = ru.fit(tiny_model(norm="batch"), tiny, epochs=2, batch_size=64)
+    assert len(history) == 2
