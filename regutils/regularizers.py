@@ -62,7 +62,7 @@ def check_strength(name: str, value: float, low: float = 0.0, high: float = math
     value = float(value)
     above = value >= high if high_open else value > high
     if not math.isfinite(value) or value < low or above:
-        closing = ")" if high_open else "]"
+        closing = ")" if high_open or math.isinf(high) else "]"
         raise ValueError(f"{name} must be in [{low:g}, {high:g}{closing}, got {value!r}")
     return value
 

@@ -48,7 +48,7 @@ class Technique:
     def range(self) -> str:
         if self.strength is None:
             return "-"
-        closing = ")" if self.high_open else "]"
+        closing = ")" if self.high_open or math.isinf(self.high) else "]"
         return f"[{self.low:g}, {self.high:g}{closing}"
 
     def setup(self, strength: float | None) -> Setup:
@@ -118,6 +118,6 @@ def describe() -> str:
     """A table of the techniques, their strengths and ranges (the README shows it)."""
     rows = [f"{'technique':<24}{'strength':<44}{'range':<12}typical"]
     for t in TECHNIQUES.values():
-        rows.append(f"{t.name:<24}{t.strength or '(none: on or off)':<44}{t.range:<12}"
+        rows.append(f"{t.name:<24}{t.strength or '(no strength: on or off)':<44}{t.range:<12}"
                     f"{'' if t.typical is None else t.typical}")
     return "\n".join(rows)

@@ -159,7 +159,7 @@ def test_small_augmentation_keeps_the_digit_recognizable(data):
 
 
 @pytest.mark.parametrize("make, bad, message", [
-    (ru.L1, -1e-3, r"L1 strength λ must be in \[0, inf\], got -0.001"),
+    (ru.L1, -1e-3, r"L1 strength λ must be in \[0, inf\), got -0.001"),
     (ru.L2, math.nan, "L2 strength λ must be in"),
     (ru.L2, math.inf, "L2 strength λ must be in"),
     (ru.InputNoise, -0.1, "input noise σ must be in"),
