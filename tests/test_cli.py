@@ -48,3 +48,17 @@ def test_techniques_lists_every_technique_with_its_range(capsys):
     for name in ru.TECHNIQUES:
         assert name in listing
     assert "[0, 1)" in listing
+
+
+def test_same_seed_gives_the_same_metrics_in_two_processes(tmp_path):
+    command = [sys.executable, "-m", "regutils", "run", "--technique", "augmentation",
+               "--profile", "quick", "--seed", "5", "--no-cache"]
+    env = {**os.environ, "REGUTILS_CACHE": str(tmp_path)}
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        metrics = json.loads(done.stdout.strip().splitlines()[-1])
+        metrics.pop("seconds")
+        outputs.append(metrics)
+    assert outputs[0] == outputs[1]
