@@ -201,7 +201,7 @@ class SweepResult:
 
     def table(self) -> list[dict]:
         """One row per value: mean and std over seeds of the main metrics."""
-        names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "val_loss")
+        names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "loss_gap", "val_loss")
         rows = []
         for i, value in enumerate(self.values):
             row = {self.knob: value}

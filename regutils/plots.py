@@ -54,7 +54,7 @@ def curves(runs, *, baseline=None, title: str | None = None, axes=None) -> plt.F
 
 
 def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | None = None,
-          log: bool = False, ylabel: str | None = None) -> plt.Figure:
+          log: bool = False, ylabel: str | None = None, title: str | None = None) -> plt.Figure:
     """Mean of `metric` against the swept knob with a ±1 standard deviation band over seeds."""
     if ax is None:
         figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
@@ -64,11 +64,16 @@ def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | N
     mean, spread = result.mean(metric), result.std(metric)
     line, = ax.plot(values, mean, marker="o", label=label or metric)
     ax.fill_between(values, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
-    if log:
+    if log and (values > 0).all():
+        ax.set_xscale("log")
+        ax.set_xticks(values, labels=[f"{v:g}" for v in values])
+        ax.minorticks_off()
+    elif log:  # a zero strength has no place on a log axis: linear near zero, log beyond
         ax.set_xscale("symlog", linthresh=_smallest_positive(values))
     knob = f"{result.technique} strength" if result.knob == "strength" else result.knob
     ax.set(xlabel=knob.replace("_", " "), ylabel=ylabel or metric.replace("_", " "))
-    ax.set_title(f"mean ± std over {len(result.seeds)} seed(s)", fontsize="small")
+    ax.set_title(f"mean ± std over {len(result.seeds)} seed(s)" if title is None else title,
+                 fontsize="small")
     ax.grid(alpha=0.3)
     return figure
 

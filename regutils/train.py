@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from .data import MNISTSplit, batches
 from .devices import resolve_device
 from .regularizers import Regularizer, check_strength, weights
 
+THREADS_ENV = "REGUTILS_THREADS"
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 EVAL_CHUNK = 4096  # images per forward pass when measuring: bounds memory on full MNIST
 
@@ -61,6 +63,7 @@ class History:
             "train_loss": record["train_loss"], "val_loss": record["val_loss"],
             "train_acc": record["train_acc"], "val_acc": record["val_acc"],
             "test_acc": self.test_acc, "generalization_gap": record["train_acc"] - record["val_acc"],
+            "loss_gap": record["val_loss"] - record["train_loss"],
             "epochs": len(self.records), "seconds": sum(self["seconds"]),
             "data_source": self.data_source,
         }
@@ -194,6 +197,7 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     2
     """
     _check_epochs(epochs, batch_size)
+    threads = cpu_threads()
     regularizers, callbacks = _check_hooks(regularizers, Regularizer), _check_hooks(callbacks, Callback)
     if device is not None:
         data = data.to(device)
@@ -210,6 +214,9 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     for callback in callbacks:
         callback.on_train_begin(model, history)
     bar = _progress_bar(epochs, steps, progress)
+    threads_before = torch.get_num_threads()
+    if data.device.type == "cpu":
+        torch.set_num_threads(threads)
     try:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
@@ -236,12 +243,25 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         print(f"regutils: interrupted after {len(history)} finished epoch(s); "
               "returning the history so far", file=sys.stderr)
     finally:
+        torch.set_num_threads(threads_before)
         if bar is not None:
             bar.close()
     for callback in callbacks:
         callback.on_train_end(model, history)
     history.test_loss, history.test_acc = evaluate(model, data.x_test, data.y_test)
     return history
+
+
+def cpu_threads() -> int:
+    """Torch threads `fit` uses on the CPU: `$REGUTILS_THREADS`, else 1.
+
+    For these small networks one thread is the safe choice: on a busy 2-core machine two threads
+    wait on each other and an epoch can take several times longer (benchmarks/README.md).
+    """
+    value = os.environ.get(THREADS_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def _train_one_epoch(model, data, optimizer, regularizers, batch_size, shuffle) -> tuple[float, float]:

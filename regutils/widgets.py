@@ -36,7 +36,10 @@ def explore(experiment: Experiment, knob: str, value, baseline: Experiment | Non
 
 def explorer(experiment: Experiment, knob: str, values: Sequence, *,
              baseline: Experiment | None = None, description: str | None = None):
-    """A slider over `values` of `knob` and a Run button; results are cached, so revisits are instant."""
+    """A slider over `values` of `knob` and a Run button; results are cached, so revisits are instant.
+
+    It shows the first value's curves straight away; Run draws the slider's value.
+    """
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -57,4 +60,5 @@ def explorer(experiment: Experiment, knob: str, values: Sequence, *,
             plt.close(figure)
 
     button.on_click(draw)
+    draw()  # the first value at once: recalled from the cache, or one run
     return widgets.VBox([widgets.HBox([slider, button]), output])

@@ -150,3 +150,18 @@ def test_batch_norm_model_trains_when_the_set_is_smaller_than_a_batch():
     tiny = ru.load_mnist(train_size=20, val_size=20, test_size=20, device="cpu")
     history = ru.fit(tiny_model(norm="batch"), tiny, epochs=2, batch_size=64)
     assert len(history) == 2
+
+
+def test_fit_uses_the_chosen_cpu_threads_and_gives_them_back(data, monkeypatch):
+    seen = []
+
+    class Spy(ru.Callback):
+        def on_epoch_end(self, model, history):
+            seen.append(torch.get_num_threads())
+    before = torch.get_num_threads()
+    monkeypatch.setenv("REGUTILS_THREADS", "1")
+    ru.fit(tiny_model(), data, epochs=1, callbacks=[Spy()])
+    assert seen == [1] and torch.get_num_threads() == before
+    monkeypatch.setenv("REGUTILS_THREADS", "zero")
+    with pytest.raises(ValueError, match="REGUTILS_THREADS must be a whole number"):
+        ru.fit(tiny_model(), data, epochs=1)

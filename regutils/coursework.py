@@ -1,0 +1,144 @@
+"""Checks for the chapters' exercises: a right answer prints ✓, a wrong one raises an AssertionError
+that says what is wrong and gives a hint.
+
+Every check works out the true answer from the same history the student used, so it holds for any
+profile, seed or data source.
+
+>>> from regutils.train import History
+>>> history = History([dict(epoch=1, train_loss=0.01, train_acc=1.0, val_loss=0.4, val_acc=0.9,
+...                            seconds=1.0)])
+>>> check_final_gap(history, 0.1)
+✓ correct: the final gap is 0.100 (train acc 1.000, val acc 0.900)
+"""
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+from .train import History
+
+TOLERANCE = 1e-6
+
+
+def check_final_gap(run, gap: float) -> None:
+    """Check `gap`: training minus validation accuracy of the weights the run ends with."""
+    history = _history(run)
+    answer = _number("gap", gap)
+    final = history.final()
+    expected = final["generalization_gap"]
+    if _close(answer, expected):
+        return _correct(f"the final gap is {expected:.3f} (train acc {final['train_acc']:.3f}, "
+                        f"val acc {final['val_acc']:.3f})")
+    if expected != 0 and _close(answer, -expected):
+        _wrong("the gap has the wrong sign", "it is training accuracy minus validation accuracy, "
+               "so a network that does better on its training data has a positive gap")
+    if expected != 0 and _close(answer, 100 * expected):
+        _wrong("that looks like a percentage", "give the gap as a fraction, as the history "
+               "stores accuracies (0.05, not 5)")
+    if _close(answer, final["val_loss"] - final["train_loss"]):
+        _wrong("that is the gap in loss", "this exercise asks for the gap in accuracy")
+    for epoch, epoch_gap in enumerate(history.generalization_gap, start=1):
+        if epoch < len(history) and _close(answer, epoch_gap):
+            _wrong(f"that is the gap after epoch {epoch}",
+                   f"use the last epoch, epoch {len(history)}")
+    _wrong("that is not the final generalization gap",
+           "take the training and the validation accuracy of the last epoch from the history "
+           "(history['train_acc'] holds one value per epoch) and subtract")
+
+
+def check_best_epoch(run, epoch: int) -> None:
+    """Check `epoch`: the epoch (counted from 1) with the lowest validation loss."""
+    history = _history(run)
+    answer = _number("epoch", epoch)
+    if answer != int(answer):
+        _wrong(f"epoch {epoch!r} is not a whole number", "epochs are counted 1, 2, 3, ...")
+    answer = int(answer)
+    val_loss = history["val_loss"]
+    lowest = min(val_loss)
+    best = [e for e, loss in enumerate(val_loss, start=1) if loss == lowest]
+    if answer in best:
+        return _correct(f"validation loss is lowest after epoch {answer}: {lowest:.4f}")
+    if answer + 1 in best:
+        _wrong(f"epoch {answer} is off by one", "list positions count from 0 but epochs count "
+               "from 1: add 1 to the position of the smallest value")
+    if not 1 <= answer <= len(history):
+        _wrong(f"the run has no epoch {answer}", f"its epochs are 1 to {len(history)}")
+    if answer == _position_of(max, history["val_acc"]):
+        _wrong(f"epoch {answer} has the highest validation accuracy",
+               "the question asks for the lowest validation loss; the two need not agree")
+    if answer == _position_of(min, history["train_loss"]):
+        _wrong(f"epoch {answer} has the lowest training loss",
+               "use the validation loss, history['val_loss']")
+    _wrong(f"epoch {answer} does not have the lowest validation loss",
+           "find the smallest value in history['val_loss'] and give its epoch")
+
+
+def check_rising_fraction(run, fraction: float) -> None:
+    """Check `fraction`: the share of epochs after the first in which validation loss went up."""
+    history = _history(run)
+    answer = _number("fraction", fraction)
+    val_loss = history["val_loss"]
+    if len(val_loss) < 2:
+        _wrong("this run has a single epoch, so the loss never had a chance to rise",
+               "make a run with at least two epochs")
+    comparisons = len(val_loss) - 1
+    rises = sum(later > earlier for earlier, later in zip(val_loss, val_loss[1:]))
+    expected = rises / comparisons
+    if _close(answer, expected):
+        return _correct(f"validation loss rose in {rises} of {comparisons} epochs "
+                        f"({expected:.0%})")
+    if _close(answer, rises / len(val_loss)):
+        _wrong("the denominator is off", f"epoch 1 has no previous epoch to compare with: a run "
+               f"of {len(val_loss)} epochs gives {comparisons} comparisons")
+    if _close(answer, 1 - expected):
+        _wrong("that is the share of epochs in which the loss did not rise",
+               "count the epochs whose validation loss is above the previous epoch's")
+    if answer == rises and rises != expected:
+        _wrong("that is a count", "divide it by the number of comparisons to get a fraction")
+    if expected != 0 and _close(answer, 100 * expected):
+        _wrong("that looks like a percentage", "give a fraction between 0 and 1")
+    train_loss = history["train_loss"]
+    if _close(answer, sum(b > a for a, b in zip(train_loss, train_loss[1:])) / comparisons):
+        _wrong("that fraction is for the training loss", "use history['val_loss']")
+    _wrong("that is not the fraction of epochs in which validation loss rose",
+           "compare each epoch's validation loss with the one before it, count the rises, and "
+           "divide by the number of comparisons")
+
+
+def _history(run) -> History:
+    history = getattr(run, "history", run)
+    if not isinstance(history, History):
+        raise AssertionError(f"expected a History (such as `run.history`) or the run itself, "
+                             f"got {type(run).__name__}")
+    if not len(history):
+        raise AssertionError("the history is empty: the run finished no epoch")
+    return history
+
+
+def _number(name: str, value) -> float:
+    if hasattr(value, "item"):  # a NumPy or torch scalar; arrays of several values stay as they are
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):
+            pass
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise AssertionError(f"{name} should be a single number, got {value!r} "
+                             f"({type(value).__name__})")
+    return float(value)
+
+
+def _close(answer: float, expected: float) -> bool:
+    return math.isclose(answer, expected, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+
+
+def _position_of(pick, values: list[float]) -> int:
+    """The epoch (from 1) of the first value that `pick` (min or max) chooses."""
+    return values.index(pick(values)) + 1
+
+
+def _correct(message: str) -> None:
+    print(f"✓ correct: {message}")
+
+
+def _wrong(problem: str, hint: str) -> None:
+    raise AssertionError(f"{problem}. Hint: {hint}.")
