@@ -108,7 +108,8 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.
     stop = count - count % batch_size if drop_last and count >= batch_size else count
     for start in range(0, stop, batch_size):
         index = order[start:start + batch_size]
-        yield x[index], y[index]
+        # index_select is a plain gather, a little cheaper per batch than x[index]
+        yield x.index_select(0, index), y.index_select(0, index)
 
 
 def balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,29 @@
+"""Smoke runs of the benchmark scripts: they run and print what they promise (no timing asserts)."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def run(script: str, *arguments: str) -> list[str]:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()
+
+
+def test_speed_prints_the_ratio_on_its_last_line():
+    lines = run("speed.py", "--quick")
+    assert re.fullmatch(r"ratio=\d+\.\d\d", lines[-1]), lines[-1]
+    assert float(lines[-1].split("=")[1]) > 0
+    assert any(line.startswith("| classic | 64 |") for line in lines)
+
+
+def test_device_check_runs_every_technique():
+    summary = json.loads(run("device_check.py", "--profile", "quick")[-1])
+    import regutils as ru
+    assert [row["technique"] for row in summary["rows"]] == list(ru.TECHNIQUES)
+    assert summary["repeat_largest_difference"] == 0  # the same seed, the same history (CPU)
