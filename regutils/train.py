@@ -269,28 +269,38 @@ def cpu_threads() -> int:
     return int(value)
 
 
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, regularizers: Sequence[Regularizer] = ()):
+    """One optimizer step on the batch `(x, y)` through every regularizer's hooks, in order.
+
+    Returns the objective (data loss plus penalty) and the penalty, both detached.
+    """
+    for regularizer in regularizers:
+        x, y = regularizer.transform(x, y)
+    for regularizer in regularizers:
+        regularizer.before_forward(model)
+    data_loss = F.cross_entropy(model(x), y)
+    penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
+    objective = data_loss + penalty
+    optimizer.zero_grad(set_to_none=True)
+    objective.backward()
+    for regularizer in regularizers:
+        regularizer.before_step(model, optimizer)
+    optimizer.step()
+    for regularizer in regularizers:
+        regularizer.after_step(model, optimizer)
+    return objective.detach(), penalty.detach()
+
+
 def _train_one_epoch(model, data, optimizer, regularizers, batch_size, shuffle) -> tuple[float, float]:
     model.train()
     objective_sum = torch.zeros((), device=data.device)
     penalty_sum = torch.zeros((), device=data.device)
     steps = 0
     for x, y in batches(data.x_train, data.y_train, batch_size, shuffle):
-        for regularizer in regularizers:
-            x, y = regularizer.transform(x, y)
-        for regularizer in regularizers:
-            regularizer.before_forward(model)
-        data_loss = F.cross_entropy(model(x), y)
-        penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
-        objective = data_loss + penalty
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        for regularizer in regularizers:
-            regularizer.before_step(model, optimizer)
-        optimizer.step()
-        for regularizer in regularizers:
-            regularizer.after_step(model, optimizer)
-        objective_sum += objective.detach()
-        penalty_sum += penalty.detach()
+        objective, penalty = train_step(model, optimizer, x, y, regularizers)
+        objective_sum += objective
+        penalty_sum += penalty
         steps += 1
     return objective_sum.item() / steps, penalty_sum.item() / steps
 

@@ -56,3 +56,12 @@ def test_explorer_builds_a_slider_that_does_not_update_while_dragging():
     assert slider.continuous_update is False and button.description == "Run"
     with pytest.raises(ValueError, match="values is empty"):
         ru.widgets.explorer(ru.Experiment(profile="quick"), "strength", [])
+
+
+def test_live_curves_redraw_after_every_epoch(data, monkeypatch):
+    from IPython.display import DisplayHandle
+    updates = []
+    monkeypatch.setattr(DisplayHandle, "update", lambda self, figure: updates.append(figure))
+    history = ru.fit(ru.mlp(hidden=(16,)), data, epochs=2, live=True)
+    assert len(updates) == len(history) == 2
+    assert all(len(figure.axes) == 2 for figure in updates)

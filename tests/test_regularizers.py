@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import regutils as ru
 from regutils.regularizers import weights
@@ -14,20 +13,8 @@ BATCH = (torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(1)),
 
 
 def one_step(model, optimizer, regularizers=()):
-    """One training step through the hooks, the way fit takes it."""
-    x, y = BATCH
-    for r in regularizers:
-        x, y = r.transform(x, y)
-    for r in regularizers:
-        r.before_forward(model)
-    loss = F.cross_entropy(model(x), y) + sum((r.penalty(model) for r in regularizers), 0.0)
-    optimizer.zero_grad()
-    loss.backward()
-    for r in regularizers:
-        r.before_step(model, optimizer)
-    optimizer.step()
-    for r in regularizers:
-        r.after_step(model, optimizer)
+    """One training step through the hooks, exactly as fit takes it."""
+    ru.train.train_step(model, optimizer, *BATCH, regularizers)
     return model
 
 
