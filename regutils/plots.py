@@ -97,16 +97,18 @@ def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = 
 
 
 class LiveCurves(Callback):
-    """Redraw the curves after every epoch in Jupyter (`fit(..., live=True)`)."""
+    """Redraw the curves after every epoch in Jupyter (`fit(..., live=True)`); elsewhere, nothing."""
 
     def on_train_begin(self, model, history):
+        from IPython import get_ipython
         from IPython.display import display
-        self.handle = display(None, display_id=True)
+        self.handle = display(None, display_id=True) if get_ipython() is not None else None
 
     def on_epoch_end(self, model, history):
-        figure = curves(history)
-        self.handle.update(figure)
-        plt.close(figure)
+        if self.handle is not None:
+            figure = curves(history)
+            self.handle.update(figure)
+            plt.close(figure)
         return False
 
 

@@ -58,10 +58,20 @@ def test_explorer_builds_a_slider_that_does_not_update_while_dragging():
         ru.widgets.explorer(ru.Experiment(profile="quick"), "strength", [])
 
 
-def test_live_curves_redraw_after_every_epoch(data, monkeypatch):
-    from IPython.display import DisplayHandle
+def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):
+    import IPython
+    import IPython.display
     updates = []
-    monkeypatch.setattr(DisplayHandle, "update", lambda self, figure: updates.append(figure))
+
+    class Handle:
+        def update(self, figure):
+            updates.append(figure)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # as inside a kernel
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: Handle())
     history = ru.fit(ru.mlp(hidden=(16,)), data, epochs=2, live=True)
     assert len(updates) == len(history) == 2
     assert all(len(figure.axes) == 2 for figure in updates)
+
+
+def test_live_curves_outside_jupyter_do_nothing(data):
+    assert len(ru.fit(ru.mlp(hidden=(16,)), data, epochs=1, live=True)) == 1
