@@ -19,7 +19,7 @@ from .profiles import get_profile
 from .techniques import Setup, get_technique
 from .train import History, fit
 
-CACHE_VERSION = 1  # bump when a change to training makes old cached histories wrong
+CACHE_VERSION = 2  # bump when a change to training makes old cached histories wrong
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import MNISTSplit, batches
-from .devices import resolve_device
 from .regularizers import Regularizer, check_strength, weights
 
 THREADS_ENV = "REGUTILS_THREADS"
@@ -28,7 +27,8 @@ class History:
     Each record holds `objective` (the training loss as optimized, penalty included, averaged over
     the epoch's batches in train mode), `penalty` (its regularization part), `train_loss` and
     `train_acc` (the data loss and accuracy on the clean training set in eval mode), `val_loss`,
-    `val_acc` and `seconds` (the epoch's wall time). `history["val_loss"]` is one metric's list.
+    `val_acc`, `weight_norm` (‖w‖₂ over the weight matrices at the epoch's end) and `seconds`
+    (the epoch's wall time). `history["val_loss"]` is one metric's list.
     """
 
     records: list[dict] = field(default_factory=list)
@@ -170,6 +170,12 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
 
 
 @torch.no_grad()
+def weight_norm(model: nn.Module) -> float:
+    """The Euclidean norm of all weight matrices of `model` together (biases and scales left out)."""
+    return math.sqrt(sum(w.pow(2).sum().item() for w in weights(model)))
+
+
+@torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` in eval mode on `(x, y)`."""
     was_training = model.training
@@ -236,7 +242,7 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
             history.records.append(dict(
                 epoch=epoch, objective=objective, penalty=penalty, train_loss=train_loss,
                 train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                seconds=time.perf_counter() - started))
+                weight_norm=weight_norm(model), seconds=time.perf_counter() - started))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(val_acc=f"{val_acc:.3f}", train_acc=f"{train_acc:.3f}")

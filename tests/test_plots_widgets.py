@@ -54,8 +54,24 @@ def test_explorer_builds_a_slider_that_does_not_update_while_dragging():
                               [0.0, 0.25, 0.5])
     slider, button = box.children[0].children
     assert slider.continuous_update is False and button.description == "Run"
-    with pytest.raises(ValueError, match="values is empty"):
+    with pytest.raises(ValueError, match="no values for 'strength'"):
         ru.widgets.explorer(ru.Experiment(profile="quick"), "strength", [])
+
+
+def test_explorer_with_two_knobs_draws_both_settings():
+    import ipywidgets
+    box = ru.widgets.explorer(
+        ru.Experiment("coupled_weight_decay", 1e-3, profile="quick"),
+        {"technique": ["coupled_weight_decay", "decoupled_weight_decay"],
+         "strength": [1e-3, 1e-2]})
+    technique, strength, button = box.children[0].children
+    assert isinstance(technique, ipywidgets.ToggleButtons) and strength.continuous_update is False
+    figure = ru.widgets.explore(ru.Experiment("coupled_weight_decay", 1e-3, profile="quick"),
+                                {"technique": "decoupled_weight_decay", "strength": 1e-2})
+    assert "technique = decoupled_weight_decay, strength = 0.01" in figure.texts[0].get_text()
+    plt.close(figure)
+    with pytest.raises(ValueError, match="unknown knob 'width'"):
+        ru.widgets.explore(ru.Experiment(profile="quick"), "width", 3)
 
 
 def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):

@@ -6,7 +6,7 @@ from regutils.train import evaluate
 from tests.conftest import same_records, tiny_model
 
 RECORD_KEYS = {"epoch", "objective", "penalty", "train_loss", "train_acc", "val_loss", "val_acc",
-               "seconds"}
+               "weight_norm", "seconds"}
 
 
 class Recorder(ru.Regularizer):
@@ -165,3 +165,12 @@ def test_fit_uses_the_chosen_cpu_threads_and_gives_them_back(data, monkeypatch):
     monkeypatch.setenv("REGUTILS_THREADS", "zero")
     with pytest.raises(ValueError, match="REGUTILS_THREADS must be a whole number"):
         ru.fit(tiny_model(), data, epochs=1)
+
+
+def test_weight_norm_is_recorded_and_shrinks_under_strong_decay(data):
+    free = ru.fit(tiny_model(), data, epochs=3)
+    decayed = ru.fit(tiny_model(), data, epochs=3, regularizers=[ru.DecoupledWeightDecay(100.0)])
+    assert decayed["weight_norm"][-1] < 0.5 * free["weight_norm"][-1]
+    model = tiny_model()
+    expected = torch.cat([w.flatten() for w in ru.regularizers.weights(model)]).norm().item()
+    assert ru.train.weight_norm(model) == pytest.approx(expected, rel=1e-6)

@@ -1,8 +1,4 @@
-"""Checks for the chapters' exercises: a right answer prints ✓, a wrong one raises an AssertionError
-that says what is wrong and gives a hint.
-
-Every check works out the true answer from the same history the student used, so it holds for any
-profile, seed or data source.
+"""Checks for the exercises of the chapter "Seeing overfitting".
 
 >>> from regutils.train import History
 >>> history = History([dict(epoch=1, train_loss=0.01, train_acc=1.0, val_loss=0.4, val_acc=0.9,
@@ -12,12 +8,7 @@ profile, seed or data source.
 """
 from __future__ import annotations
 
-import math
-from numbers import Real
-
-from .train import History
-
-TOLERANCE = 1e-6
+from ._checks import _close, _correct, _history, _number, _position_of, _wrong
 
 
 def check_final_gap(run, gap: float) -> None:
@@ -103,42 +94,3 @@ def check_rising_fraction(run, fraction: float) -> None:
     _wrong("that is not the fraction of epochs in which validation loss rose",
            "compare each epoch's validation loss with the one before it, count the rises, and "
            "divide by the number of comparisons")
-
-
-def _history(run) -> History:
-    history = getattr(run, "history", run)
-    if not isinstance(history, History):
-        raise AssertionError(f"expected a History (such as `run.history`) or the run itself, "
-                             f"got {type(run).__name__}")
-    if not len(history):
-        raise AssertionError("the history is empty: the run finished no epoch")
-    return history
-
-
-def _number(name: str, value) -> float:
-    if hasattr(value, "item"):  # a NumPy or torch scalar; arrays of several values stay as they are
-        try:
-            value = value.item()
-        except (ValueError, RuntimeError):
-            pass
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise AssertionError(f"{name} should be a single number, got {value!r} "
-                             f"({type(value).__name__})")
-    return float(value)
-
-
-def _close(answer: float, expected: float) -> bool:
-    return math.isclose(answer, expected, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
-
-
-def _position_of(pick, values: list[float]) -> int:
-    """The epoch (from 1) of the first value that `pick` (min or max) chooses."""
-    return values.index(pick(values)) + 1
-
-
-def _correct(message: str) -> None:
-    print(f"✓ correct: {message}")
-
-
-def _wrong(problem: str, hint: str) -> None:
-    raise AssertionError(f"{problem}. Hint: {hint}.")
