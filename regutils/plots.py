@@ -5,9 +5,11 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator
 import torch
 
 from .data import MEAN, STD
+from .regularizers import weights
 from .train import Callback, History
 
 BASELINE_COLOR = "0.55"
@@ -65,8 +67,11 @@ def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | N
     line, = ax.plot(values, mean, marker="o", label=label or metric)
     ax.fill_between(values, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
     if log and (values > 0).all():
+        earlier = ax.xaxis.get_major_locator()  # a sweep drawn before on these axes keeps its ticks
+        earlier = earlier.locs if isinstance(earlier, FixedLocator) else ()
         ax.set_xscale("log")
-        ax.set_xticks(values, labels=[f"{v:g}" for v in values])
+        ticks = sorted(set(values.tolist()) | set(earlier))
+        ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
         ax.minorticks_off()
     elif log:  # a zero strength has no place on a log axis: linear near zero, log beyond
         ax.set_xscale("symlog", linthresh=_smallest_positive(values))
@@ -115,3 +120,99 @@ class LiveCurves(Callback):
 def _smallest_positive(values: np.ndarray) -> float:
     positive = values[values > 0]
     return float(positive.min()) if len(positive) else 1.0
+
+
+def weight_histograms(models: Mapping[str, torch.nn.Module], *, layer: int = 0,
+                      threshold: float = 1e-3, bins: int = 81, axes=None) -> plt.Figure:
+    """Histograms of one weight matrix per model (the first layer's by default), side by side.
+
+    Counts are on a log scale so that the tails and the pile-up at zero both show; the band
+    |w| < `threshold` is shaded, and each title gives the share of weights inside it and the share
+    that are exactly zero. All panels share one symmetric range, so their widths compare.
+
+    >>> figure = weight_histograms({"none": model, "L1": l1_model})  # doctest: +SKIP
+    """
+    if not models:
+        raise ValueError("models is empty; pass a mapping label → model")
+    matrices = {}
+    for label, model in models.items():
+        found = list(weights(model))
+        if not -len(found) <= layer < len(found):
+            raise ValueError(f"layer must index the {len(found)} weight matrices of {label!r}, "
+                             f"got {layer}")
+        matrices[label] = found[layer].detach().float().cpu().flatten()
+    if axes is None:
+        figure, axes = plt.subplots(1, len(matrices), figsize=(3.4 * len(matrices), 3.0),
+                                    sharex=True, sharey=True, layout="constrained", squeeze=False)
+        axes = axes[0]
+    else:
+        figure = axes[0].figure
+    limit = max(float(w.abs().max()) for w in matrices.values()) or 1.0
+    edges = np.linspace(-limit, limit, bins + 1)
+    for index, (ax, (label, values)) in enumerate(zip(axes, matrices.items())):
+        near = float((values.abs() < threshold).float().mean())
+        exact = float((values == 0).float().mean())
+        ax.hist(values.numpy(), bins=edges, color=f"C{index}", log=True)
+        ax.axvspan(-threshold, threshold, color="0.5", alpha=0.25, linewidth=0)
+        ax.set_title(f"{label}\n|w| < {threshold:g}: {near:.1%}, w = 0: {exact:.1%}",
+                     fontsize="small")
+        ax.set_xlabel(f"weight of layer {layer + 1 if layer >= 0 else layer}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("number of weights")
+    return figure
+
+
+def per_epoch(runs: Mapping, metric: str, *, ax=None, ylabel: str | None = None,
+              log: bool = False, title: str | None = None) -> plt.Figure:
+    """One recorded metric (such as "weight_norm") per epoch, one line per run: label → run."""
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
+    else:
+        figure = ax.figure
+    for index, (label, run) in enumerate(runs.items()):
+        history = _as_history(run)
+        ax.plot(history["epoch"], history[metric], color=f"C{index}", label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel=ylabel or metric.replace("_", " "))
+    if title:
+        ax.set_title(title, fontsize="small")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return figure
+
+
+def loss_parts(run, *, baseline=None, label: str = "penalized", axes=None) -> plt.Figure:
+    """What a penalized run optimized, taken apart, and why its validation curve must leave it out.
+
+    Left: the objective (data loss + penalty, averaged over each epoch's batches), the penalty,
+    and the data losses on the training and validation sets. Right: the validation data loss of
+    the run against the `baseline`'s, and, dotted, the run's validation loss with its penalty
+    added, the curve that would wrongly make the penalized run look worse.
+    """
+    history = _as_history(run)
+    if axes is None:
+        figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    else:
+        figure = axes[0].figure
+    epochs = history["epoch"]
+    left, right = axes
+    left.plot(epochs, history["objective"], color="C0", label="objective (data loss + penalty)")
+    left.plot(epochs, history["penalty"], color="C0", linestyle=":", label="penalty")
+    left.plot(epochs, history["train_loss"], color="C1", label="training data loss")
+    left.plot(epochs, history["val_loss"], color="C1", linestyle="--",
+              label="validation data loss")
+    left.set(xlabel="epoch", ylabel="loss", title=f"{label}: the parts of the objective")
+    if baseline is not None:
+        right.plot(epochs, _as_history(baseline)["val_loss"], color=BASELINE_COLOR,
+                   linestyle="--", label="no penalty: validation data loss")
+    right.plot(epochs, history["val_loss"], color="C1", linestyle="--",
+               label=f"{label}: validation data loss")
+    with_penalty = np.add(history["val_loss"], history["penalty"])
+    right.plot(epochs, with_penalty, color="C1", linestyle=":",
+               label=f"{label}: validation loss + penalty (misleading)")
+    right.set(xlabel="epoch", ylabel="loss", title="comparing validation curves")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return figure

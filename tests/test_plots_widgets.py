@@ -91,3 +91,13 @@ def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):
 
 def test_live_curves_outside_jupyter_do_nothing(data):
     assert len(ru.fit(ru.mlp(hidden=(16,)), data, epochs=1, live=True)) == 1
+
+
+def test_two_sweeps_on_one_log_axis_keep_both_ticks(fresh_cache):
+    first = ru.sweep("l2", [1e-4, 1e-2], seeds=[0], profile="quick")
+    second = ru.sweep("coupled_weight_decay", [1e-3, 1e-1], seeds=[0], profile="quick")
+    figure = ru.plots.sweep(first, "val_acc", log=True)
+    ru.plots.sweep(second, "val_acc", log=True, ax=figure.axes[0])
+    ticks = [float(t) for t in figure.axes[0].get_xticks()]
+    assert ticks == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+    plt.close(figure)
