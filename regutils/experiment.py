@@ -14,7 +14,7 @@ import torch
 from . import cache
 from .data import load_mnist
 from .devices import resolve_device
-from .models import mlp
+from .models import MODELS
 from .profiles import get_profile
 from .techniques import Setup, get_technique
 from .train import History, fit
@@ -40,6 +40,7 @@ class Experiment:
     batch_size: int | None = None
     lr: float | None = None
     optimizer: str = "adam"
+    model: str = "mlp"  # or "row_transformer": each image as a sequence of 28 rows
     seed: int = 0
     profile: str | None = None
 
@@ -58,6 +59,8 @@ class Experiment:
         object.__setattr__(self, "combined_with", tuple(
             (name, get_technique(name).check(strength)) for name, strength in others))
         get_profile(self.profile)
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; use one of {', '.join(MODELS)}")
 
     def resolved(self) -> "Experiment":
         """This config with every None filled in from its profile (the current one if unset)."""
@@ -79,7 +82,7 @@ class Experiment:
 
     def build_model(self) -> torch.nn.Module:
         """A freshly initialized model for this config (seed the global generator first)."""
-        return mlp(self.resolved().hidden, **self.setup().model_options)
+        return MODELS[self.model](self.resolved().hidden, **self.setup().model_options)
 
     def replace(self, **changes) -> "Experiment":
         """A copy with some fields changed: `exp.replace(strength=0.5)`."""

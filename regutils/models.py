@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 from torch import nn
 
 NORMS = {None: None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
@@ -36,6 +37,70 @@ def mlp(hidden: Sequence[int] = (256, 256), *, dropout: float = 0.0, input_dropo
         width = out
     layers.append(nn.Linear(width, classes))
     return nn.Sequential(*layers)
+
+
+class RowTransformer(nn.Module):
+    """A small Transformer encoder that reads each image as a sequence of 28 rows of 28 pixels.
+
+    `norm="layer"` puts a LayerNorm before the attention and before the feed-forward part of each
+    block (pre-norm) and after the last block; `norm=None` leaves all three out.
+
+    >>> RowTransformer(width=32, depth=1)(torch.zeros(5, 1, 28, 28)).shape
+    torch.Size([5, 10])
+    """
+
+    def __init__(self, width: int = 64, depth: int = 2, heads: int = 4, *, norm: str | None = "layer",
+                 dropout: float = 0.0, rows: int = 28, classes: int = 10):
+        super().__init__()
+        if norm not in (None, "layer"):
+            raise ValueError(f"the row transformer takes norm None or 'layer', got {norm!r}")
+        _check_probability("dropout", dropout)
+        if width % heads:
+            raise ValueError(f"width must be a multiple of heads={heads}, got {width}")
+        self.embed = nn.Linear(rows, width)
+        self.position = nn.Parameter(0.02 * torch.randn(1, rows, width))
+        self.blocks = nn.ModuleList(_Block(width, heads, norm, dropout) for _ in range(depth))
+        self.norm = nn.LayerNorm(width) if norm else nn.Identity()
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        tokens = self.embed(images.flatten(1, -2) if images.dim() == 4 else images) + self.position
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.head(self.norm(tokens).mean(dim=1))  # average over the rows, then classify
+
+
+class _Block(nn.Module):
+    def __init__(self, width: int, heads: int, norm: str | None, dropout: float):
+        super().__init__()
+        self.norm_attention = nn.LayerNorm(width) if norm else nn.Identity()
+        self.attention = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.norm_feed_forward = nn.LayerNorm(width) if norm else nn.Identity()
+        self.feed_forward = nn.Sequential(nn.Linear(width, 2 * width), nn.ReLU(),
+                                          nn.Dropout(dropout), nn.Linear(2 * width, width))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        normed = self.norm_attention(tokens)
+        tokens = tokens + self.attention(normed, normed, normed, need_weights=False)[0]
+        return tokens + self.feed_forward(self.norm_feed_forward(tokens))
+
+
+def row_transformer(hidden: Sequence[int] = (64, 64), *, dropout: float = 0.0,
+                    norm: str | None = None, input_dropout: float = 0.0) -> RowTransformer:
+    """A `RowTransformer` with one block per entry of `hidden` (all of one width), as `mlp` reads it.
+
+    >>> row_transformer((32, 32), norm="layer").blocks.__len__()
+    2
+    """
+    widths = _check_widths(hidden)
+    if len(set(widths)) != 1:
+        raise ValueError(f"a row transformer's blocks share one width, got hidden={hidden!r}")
+    if input_dropout:
+        raise ValueError("the row transformer has no input dropout; use the mlp")
+    return RowTransformer(widths[0], len(widths), norm=norm, dropout=dropout)
+
+
+MODELS = {"mlp": mlp, "row_transformer": row_transformer}
 
 
 def _check_widths(hidden: Sequence[int]) -> tuple[int, ...]:

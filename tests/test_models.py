@@ -32,3 +32,28 @@ def test_bad_options_are_refused(options, message):
 
 def test_single_int_width_is_one_layer():
     assert sum(isinstance(m, nn.Linear) for m in ru.mlp(hidden=16)) == 2
+
+
+def test_row_transformer_reads_rows_and_layer_norm_is_optional():
+    with_norm = ru.models.row_transformer((32, 32), norm="layer")
+    without = ru.models.row_transformer((32, 32))
+    count = lambda model: sum(isinstance(m, nn.LayerNorm) for m in model.modules())
+    assert count(with_norm) == 5 and count(without) == 0  # two per block, one at the end
+    assert with_norm(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"hidden": (32, 64)}, "share one width"),
+    ({"norm": "batch"}, "takes norm None or 'layer'"),
+    ({"input_dropout": 0.1}, "no input dropout"),
+])
+def test_row_transformer_refuses_what_it_cannot_do(options, message):
+    with pytest.raises(ValueError, match=message):
+        ru.models.row_transformer(**{"hidden": (32, 32), **options})
+
+
+def test_experiment_builds_the_model_it_names():
+    exp = ru.Experiment("layer_norm", model="row_transformer", hidden=(32, 32), profile="quick")
+    assert isinstance(exp.build_model(), ru.models.RowTransformer)
+    with pytest.raises(ValueError, match="unknown model 'cnn'"):
+        ru.Experiment(model="cnn")
