@@ -1,0 +1,237 @@
+"""Checks for the exercises of the chapter "Batch normalization".
+
+>>> import torch
+>>> def batch_norm(x, gamma, beta, eps=1e-5):
+...     mean = x.mean(dim=0)
+...     var = x.var(dim=0, unbiased=False)
+...     return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+>>> check_batch_norm_forward(batch_norm)  # doctest: +ELLIPSIS
+✓ correct: your batch norm matches nn.BatchNorm1d in training mode (largest difference ...)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._checks import _correct, _history, _number, _position_of, _wrong
+
+EPS = 1e-5  # nn.BatchNorm1d's default
+FORWARD_TOLERANCE = 1e-4
+
+
+def _reference_input() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch whose features differ in scale, one so small that forgetting ε shows."""
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.tensor([1.0, 3.0, 0.5, 1e-3, 10.0, 2.0])
+    x = torch.randn(32, len(scales), generator=generator) * scales + 2.0
+    gamma = torch.rand(len(scales), generator=generator) + 0.5
+    beta = torch.randn(len(scales), generator=generator)
+    return x, gamma, beta
+
+
+def _normalized(x: torch.Tensor, dim: int, unbiased: bool, eps: float) -> torch.Tensor:
+    mean = x.mean(dim=dim, keepdim=True)
+    var = x.var(dim=dim, unbiased=unbiased, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps)
+
+
+def check_batch_norm_forward(batch_norm) -> None:
+    """Check `batch_norm(x, gamma, beta)`: training-mode batch norm of a (batch, features) tensor."""
+    if not callable(batch_norm):
+        _wrong(f"expected a function batch_norm(x, gamma, beta), got {type(batch_norm).__name__}",
+               "define it with def batch_norm(x, gamma, beta, eps=1e-5): ... and pass the "
+               "function itself")
+    x, gamma, beta = _reference_input()
+    original = x.clone()
+    with torch.no_grad():
+        out = batch_norm(x, gamma, beta)
+    if not torch.equal(x, original):
+        _wrong("your function changed its input x", "compute a new tensor instead of writing "
+               "into x with an in-place operation such as sub_ or div_")
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        _wrong(f"batch_norm should return a tensor shaped like x {tuple(x.shape)}, got "
+               f"{getattr(out, 'shape', type(out).__name__)}",
+               "normalize each feature (column) and return the whole batch")
+    out = out.detach().float()
+    reference = nn.BatchNorm1d(x.shape[1], eps=EPS)
+    with torch.no_grad():
+        reference.weight.copy_(gamma)
+        reference.bias.copy_(beta)
+        expected = reference.train()(x)
+    difference = (out - expected).abs().max().item()
+    if difference < FORWARD_TOLERANCE:
+        return _correct("your batch norm matches nn.BatchNorm1d in training mode (largest "
+                        f"difference {difference:.1e})")
+    mistakes = {
+        "you divided by the unbiased variance (n − 1 in the denominator)":
+            ("in training mode the batch is normalized by its biased variance, the mean of the "
+             "squared deviations: x.var(dim=0, unbiased=False)",
+             gamma * _normalized(x, 0, True, EPS) + beta),
+        "you normalized each example over its features instead of each feature over the batch":
+            ("batch norm takes the mean and variance of each feature over the batch: reduce "
+             "over dim=0", gamma * _normalized(x, 1, False, EPS) + beta),
+        "ε is missing from the denominator":
+            ("divide by sqrt(var + eps) with eps = 1e-5: a feature with almost no variance "
+             "would otherwise be blown up", gamma * _normalized(x, 0, False, 0.0) + beta),
+        "the output is normalized but neither scaled by γ nor shifted by β":
+            ("return gamma * x_hat + beta", _normalized(x, 0, False, EPS)),
+        "you divided by the variance instead of the standard deviation":
+            ("divide by torch.sqrt(var + eps)",
+             gamma * (x - x.mean(0)) / (x.var(0, unbiased=False) + EPS) + beta),
+        "γ and β are swapped":
+            ("scale by gamma, then add beta", beta * _normalized(x, 0, False, EPS) + gamma),
+    }
+    for problem, (hint, wrong) in mistakes.items():
+        if torch.allclose(out, wrong, atol=FORWARD_TOLERANCE, rtol=0):
+            _wrong(problem, hint)
+    _wrong(f"your output differs from nn.BatchNorm1d's by up to {difference:.3g}",
+           "subtract each feature's batch mean, divide by sqrt(biased variance + 1e-5), then "
+           "scale by gamma and add beta")
+
+
+def running_statistics(batches, momentum: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """The running mean and variance a fresh nn.BatchNorm1d holds after seeing `batches`."""
+    batches = [torch.as_tensor(batch, dtype=torch.float32) for batch in batches]
+    layer = nn.BatchNorm1d(batches[0].shape[1], momentum=momentum).train()
+    with torch.no_grad():
+        for batch in batches:
+            layer(batch)
+    return layer.running_mean.clone(), layer.running_var.clone()
+
+
+def _as_vector(name: str, value, features: int) -> torch.Tensor:
+    try:
+        vector = torch.as_tensor(value, dtype=torch.float32).detach().flatten()
+    except (TypeError, ValueError, RuntimeError):
+        _wrong(f"{name} should be a tensor of {features} numbers, got {type(value).__name__}",
+               "give one value per feature, as bn.running_mean holds them")
+    if vector.numel() != features:
+        _wrong(f"{name} should hold one value per feature ({features}), got {vector.numel()}",
+               "average over the examples of each batch (dim=0), not over the features")
+    return vector
+
+
+def _exponential_average(values, momentum: float, start: torch.Tensor) -> torch.Tensor:
+    running = start.clone()
+    for value in values:
+        running = (1 - momentum) * running + momentum * value
+    return running
+
+
+def check_running_statistics(batches, running_mean, running_var, momentum: float = 0.1) -> None:
+    """Check the running mean and variance after training steps on `batches`, from a fresh layer."""
+    batches = [torch.as_tensor(batch, dtype=torch.float32) for batch in batches]
+    if not batches or any(batch.dim() != 2 or len(batch) < 2 for batch in batches):
+        _wrong("batches should be a list of (batch, features) tensors of at least two rows",
+               "pass the list of batches you fed the layer")
+    momentum = _number("momentum", momentum)
+    features = batches[0].shape[1]
+    mean = _as_vector("running_mean", running_mean, features)
+    var = _as_vector("running_var", running_var, features)
+    expected_mean, expected_var = running_statistics(batches, momentum)
+    means = [batch.mean(0) for batch in batches]
+    unbiased = [batch.var(0, unbiased=True) for batch in batches]
+    biased = [batch.var(0, unbiased=False) for batch in batches]
+    zeros, ones = torch.zeros(features), torch.ones(features)
+
+    def close(a, b):
+        return torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+
+    if not close(mean, expected_mean):
+        if close(mean, _exponential_average(means, 1 - momentum, zeros)):
+            _wrong("the running mean has the momentum the wrong way round", "PyTorch keeps "
+                   "1 − momentum of the old value and adds momentum times the new batch mean: "
+                   "running = (1 - momentum) * running + momentum * batch_mean")
+        if close(mean, torch.stack(means).mean(0)):
+            _wrong("that is the plain average of the batch means", "the running mean is an "
+                   "exponential moving average that starts at 0, so early batches count less")
+        if close(mean, means[-1]):
+            _wrong("that is the last batch's mean", "update the running mean once per batch "
+                   "and keep the result from one step to the next")
+        if close(mean, _exponential_average(means, momentum, ones)):
+            _wrong("the running mean should start at 0", "nn.BatchNorm1d starts running_mean at "
+                   "zeros and running_var at ones")
+        _wrong("the running mean is not what nn.BatchNorm1d holds after these batches",
+               "start from zeros and, for each batch, set running = (1 - momentum) * running + "
+               "momentum * batch.mean(dim=0)")
+    if not close(var, expected_var):
+        if close(var, _exponential_average(biased, momentum, ones)):
+            _wrong("the running variance uses the biased batch variance", "the running estimate "
+                   "uses the unbiased variance, batch.var(dim=0) with n − 1 in the denominator, "
+                   "even though the batch itself is normalized by the biased one")
+        if close(var, _exponential_average(unbiased, momentum, zeros)):
+            _wrong("the running variance should start at 1", "nn.BatchNorm1d starts running_var "
+                   "at ones")
+        if close(var, _exponential_average(unbiased, 1 - momentum, ones)):
+            _wrong("the running variance has the momentum the wrong way round",
+                   "running = (1 - momentum) * running + momentum * batch.var(dim=0)")
+        _wrong("the running variance is not what nn.BatchNorm1d holds after these batches",
+               "start from ones and, for each batch, set running = (1 - momentum) * running + "
+               "momentum * batch.var(dim=0) (the unbiased variance)")
+    _correct(f"after {len(batches)} steps with momentum {momentum:g} your running statistics "
+             "match nn.BatchNorm1d's")
+
+
+def epochs_to_reach(history, threshold: float, metric: str = "val_acc") -> int | None:
+    """The first epoch (from 1) at which `metric` is at least `threshold`; None if never."""
+    for epoch, value in enumerate(_history(history)[metric], start=1):
+        if value >= threshold:
+            return epoch
+    return None
+
+
+def check_time_to_threshold(run, threshold: float, epoch, seconds) -> None:
+    """Check `epoch` and `seconds`: when validation accuracy first reached `threshold`, and the
+    training time (the history's "seconds", summed up to and including that epoch) it took."""
+    history = _history(run)
+    threshold = _number("threshold", threshold)
+    val_acc, times = history["val_acc"], history["seconds"]
+    expected = epochs_to_reach(history, threshold)
+    if expected is None:
+        if epoch is None and seconds is None:
+            return _correct(f"this run never reached a validation accuracy of {threshold:.1%} "
+                            f"(its best was {max(val_acc):.1%})")
+        _wrong(f"this run never reached a validation accuracy of {threshold:.1%}; its best was "
+               f"{max(val_acc):.1%}", "answer epoch = None and seconds = None")
+    if epoch is None:
+        _wrong(f"the run did reach {threshold:.1%}, in epoch {expected}",
+               "look for the first epoch whose val_acc is at least the threshold")
+    answer = _number("epoch", epoch)
+    if answer != expected:
+        if answer + 1 == expected:
+            _wrong(f"epoch {answer:g} is off by one", "list positions count from 0 but epochs "
+                   "from 1: add 1 to the position")
+        train_epoch = epochs_to_reach(history, threshold, "train_acc")
+        if train_epoch is not None and answer == train_epoch:
+            _wrong(f"epoch {answer:g} is when the *training* accuracy reached the threshold",
+                   "use history['val_acc']")
+        stays = next(e for e in range(len(val_acc), 0, -1)
+                     if e == 1 or val_acc[e - 2] < threshold) if val_acc[-1] >= threshold else None
+        if stays is not None and answer == stays:
+            _wrong(f"from epoch {answer:g} on the accuracy stays above the threshold, but it "
+                   f"first reached it in epoch {expected}", "give the first epoch at which "
+                   "val_acc >= threshold")
+        if answer == _position_of(max, val_acc):
+            _wrong(f"epoch {answer:g} has the best validation accuracy",
+                   "the question asks for the first epoch that reaches the threshold")
+        _wrong(f"validation accuracy first reached {threshold:.1%} in another epoch than "
+               f"{answer:g}", "go through history['val_acc'] from the start and stop at the "
+               "first value >= threshold; epochs count from 1")
+    spent = sum(times[:expected])
+    answer_seconds = _number("seconds", seconds)
+    if math.isclose(answer_seconds, spent, rel_tol=1e-6, abs_tol=1e-9):
+        return _correct(f"validation accuracy first reached {threshold:.1%} in epoch {expected}, "
+                        f"after {spent:.2f} s of training")
+    if math.isclose(answer_seconds, times[expected - 1], rel_tol=1e-6, abs_tol=1e-9):
+        _wrong("that is the time of that one epoch", "add up the seconds of every epoch up to "
+               "and including it: sum(history['seconds'][:epoch])")
+    if math.isclose(answer_seconds, sum(times[:expected - 1]), rel_tol=1e-6, abs_tol=1e-9):
+        _wrong("that leaves out the epoch that reached the threshold",
+               "sum(history['seconds'][:epoch]) includes it")
+    if math.isclose(answer_seconds, sum(times), rel_tol=1e-6, abs_tol=1e-9):
+        _wrong("that is the time of the whole run", "stop adding at the epoch that reached the "
+               "threshold")
+    _wrong(f"the training time up to epoch {expected} is not {answer_seconds:g} s",
+           "sum(history['seconds'][:epoch])")
