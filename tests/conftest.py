@@ -31,3 +31,12 @@ def same_records(first: ru.History, second: ru.History) -> bool:
 def tiny_model(**options) -> torch.nn.Module:
     torch.manual_seed(0)
     return ru.mlp(hidden=(32,), **options)
+
+
+def leaves_random_stream_alone(call) -> bool:
+    """True if `call()` leaves the global torch generator where it found it."""
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    call()
+    return torch.equal(torch.rand(3), expected)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+import torch
+
 from ..train import History
 
 TOLERANCE = 1e-6
@@ -46,3 +48,14 @@ def _correct(message: str) -> None:
 
 def _wrong(problem: str, hint: str) -> None:
     raise AssertionError(f"{problem}. Hint: {hint}.")
+
+
+def _check_new_tensor(x, original, answer, call: str) -> None:
+    """Fail unless the student's function left `x` as it was and returned a tensor shaped like it."""
+    if not torch.equal(x, original):
+        _wrong("your function changed its input x", "compute a new tensor instead of writing "
+               "into x in place (x - mean, not x -= mean; no sub_, div_ or mul_)")
+    if not isinstance(answer, torch.Tensor) or answer.shape != x.shape:
+        _wrong(f"{call} should return a tensor shaped like x {tuple(x.shape)}, got "
+               f"{getattr(answer, 'shape', type(answer).__name__)}",
+               "return a new tensor of the same shape as x")

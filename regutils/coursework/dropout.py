@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import _close, _correct, _number, _wrong
+from ._checks import _check_new_tensor, _close, _correct, _number, _wrong
 
 PROBABILITIES = (0.2, 0.5, 0.8)
 ENTRIES = 200_000  # enough that a zero fraction off by 1% is many standard deviations off
@@ -42,12 +42,7 @@ def check_inverted_dropout(dropout) -> None:
 def _check_one_probability(dropout, x: torch.Tensor, p: float) -> None:
     original = x.clone()
     out = dropout(x, p)
-    if not torch.equal(x, original):
-        _wrong("your function changed its input x", "build a new tensor (x * ...) rather than "
-               "writing into x with an in-place operation such as mul_")
-    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-        _wrong(f"dropout(x, {p}) should return a tensor shaped like x {tuple(x.shape)}, got "
-               f"{getattr(out, 'shape', type(out).__name__)}", "return x times the scaled mask")
+    _check_new_tensor(x, original, out, f"dropout(x, {p})")
     out = out.detach().float()
     dropped = (out == 0).float().mean().item()
     spread = 5 * math.sqrt(p * (1 - p) / x.numel())  # five standard deviations of the fraction

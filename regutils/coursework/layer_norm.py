@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import _correct, _number, _wrong
+from ._checks import _check_new_tensor, _correct, _number, _wrong
 
 MATCH = 1e-5  # float32 rounding of two ways to compute the same normalization
 
@@ -53,13 +53,7 @@ def check_layer_norm(layer_norm: Callable, eps: float = 1e-5) -> None:
             _wrong(f"your function raised {type(error).__name__}: {error} on a {name} input of "
                    f"shape {tuple(x.shape)}", "normalize over the last dimension only, "
                    "x.mean(dim=-1, keepdim=True), so any leading dimensions work")
-        if not torch.equal(x, original):
-            _wrong("your function changed its input x", "compute a new tensor instead of "
-                   "subtracting in place (x - mean, not x -= mean)")
-        if not isinstance(answer, torch.Tensor) or answer.shape != x.shape:
-            _wrong(f"on a {name} input of shape {tuple(x.shape)} your function returned "
-                   f"{getattr(answer, 'shape', type(answer).__name__)}",
-                   "return a tensor of the same shape as x")
+        _check_new_tensor(x, original, answer, f"layer_norm on a {name} input")
         expected = F.layer_norm(x, x.shape[-1:], weight, bias, eps)
         difference = (answer - expected).abs().max().item()
         if difference <= MATCH:
