@@ -1,0 +1,79 @@
+"""The early-stopping chapter's checks accept the right answer and reject plausible wrong ones."""
+import pytest
+import torch
+
+import regutils as ru
+from regutils.coursework import early_stopping as checks
+from regutils.train import History
+
+# best at epoch 4; patience 2 stops after epoch 6; the lowest loss of all comes later, at epoch 8;
+# epoch 3 is the first rise over the previous epoch; epoch 7 has the best accuracy of epochs 1-6
+VAL_LOSS = [0.50, 0.40, 0.45, 0.38, 0.39, 0.41, 0.42, 0.30]
+VAL_ACC = [0.80, 0.85, 0.84, 0.86, 0.88, 0.87, 0.89, 0.90]
+
+
+@pytest.fixture(scope="module")
+def history():
+    return History([dict(epoch=e, val_loss=v, val_acc=a, train_loss=0.1, train_acc=1.0)
+                    for e, (v, a) in enumerate(zip(VAL_LOSS, VAL_ACC), start=1)])
+
+
+def test_stopping_point_agrees_with_the_callback(data):
+    torch.manual_seed(0)
+    callback = ru.EarlyStopping(patience=1)
+    run = ru.fit(ru.mlp(hidden=(16,)), data, epochs=8, callbacks=[callback], lr=0.05)
+    torch.manual_seed(0)
+    full = ru.fit(ru.mlp(hidden=(16,)), data, epochs=8, lr=0.05)
+    best, stop = checks.stopping_point(full["val_loss"], 1)
+    assert best == run.best_epoch and stop == len(run)
+
+
+def test_stop_epoch_accepts_the_right_answer(history, capsys):
+    checks.check_stop_epoch(history, 2, 6)
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("answer, message", [
+    (4, "best epoch"), (5, "off by one"), (7, "off by one"), (20, "no epoch 20"), (2.5, "whole"),
+])
+def test_stop_epoch_rejects_plausible_mistakes(history, answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_stop_epoch(history, 2, answer)
+
+
+def test_stop_epoch_recognises_comparing_with_the_previous_epoch():
+    losses = [0.5, 0.4, 0.45, 0.42, 0.41, 0.43, 0.44]  # rises at 3; the best stays epoch 2
+    history = History([dict(epoch=e, val_loss=v, val_acc=0.9) for e, v in enumerate(losses, 1)])
+    checks.check_stop_epoch(history, 3, 5)
+    with pytest.raises(AssertionError, match="compared each epoch with the one before"):
+        checks.check_stop_epoch(history, 3, 7)  # never three non-improvements in a row
+
+
+def test_restored_epoch_accepts_the_right_answer(history, capsys):
+    checks.check_restored_epoch(history, 2, 4)
+    assert "epoch 4 come back" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (8, "lowest validation loss of the whole run"), (6, "where training stops"),
+    (3, "off by one"), (5, "highest validation accuracy"),
+])
+def test_restored_epoch_rejects_plausible_mistakes(history, answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_restored_epoch(history, 2, answer)
+
+
+def test_snapshot_accepts_a_copy(capsys):
+    checks.check_snapshot(lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()})
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda m: m.state_dict(), "changed when the model trained on"),
+    (lambda m: dict(m.named_parameters()), "changed when the model trained on|keys"),
+    (lambda m: [v.clone() for v in m.state_dict().values()], "should return a dict"),
+    (lambda m: {k: torch.zeros_like(v) for k, v in m.state_dict().items()}, "current weights"),
+])
+def test_snapshot_rejects_the_reference_bug(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_snapshot(wrong)
