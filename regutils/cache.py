@@ -70,11 +70,12 @@ def _write_atomically(name: str, write) -> bool:
             os.fsync(file.fileno())
         os.replace(temporary, folder / name)  # readers see the old file or the new one, never half
         return True
-    except OSError as failure:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
+    except (OSError, RuntimeError) as failure:  # torch.save reports some failed writes so
         _warn_unwritable(str(folder), str(failure))
         return False
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 @functools.lru_cache(maxsize=None)

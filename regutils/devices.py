@@ -29,7 +29,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if device is None or (isinstance(device, str) and device == "auto"):
         return best_device()
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a string such as {ACCEPTED}, got {type(device).__name__}")
+        raise TypeError(f"device must be a string such as {ACCEPTED}, got {device!r}")
     try:
         resolved = torch.device(device)
     except (RuntimeError, ValueError):

@@ -19,6 +19,9 @@ def mlp(hidden: Sequence[int] = (256, 256), *, dropout: float = 0.0, input_dropo
     ['Flatten', 'Linear', 'BatchNorm1d', 'ReLU', 'Dropout', 'Linear']
     """
     hidden = _check_widths(hidden)
+    for name, size in (("in_features", in_features), ("classes", classes)):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {size!r}")
     _check_probability("dropout", dropout)
     _check_probability("input_dropout", input_dropout)
     if norm not in NORMS:
@@ -106,7 +109,7 @@ MODELS = {"mlp": mlp, "row_transformer": row_transformer}
 def _check_widths(hidden: Sequence[int]) -> tuple[int, ...]:
     if isinstance(hidden, int):
         hidden = (hidden,)
-    widths = tuple(hidden)
+    widths = tuple(hidden) if isinstance(hidden, (list, tuple, range)) else (None,)
     if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
         raise ValueError(f"hidden must be a sequence of positive ints such as (256, 256), "
                          f"got {hidden!r}")

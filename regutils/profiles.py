@@ -50,7 +50,7 @@ def get_profile(name: str | None = None) -> Profile:
     """
     if name is None:
         name = _chosen or os.environ.get(ENV) or "default"
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; use one of {', '.join(PROFILES)} "
                          f"(set by use_profile() or the {ENV} environment variable)")
     return PROFILES[name]

@@ -57,12 +57,12 @@ def weights(model: nn.Module) -> Iterator[nn.Parameter]:
 def check_strength(name: str, value: float, low: float = 0.0, high: float = math.inf,
                    high_open: bool = False) -> float:
     """`value` as a float if it lies in [low, high] (or [low, high)); a clear error if not."""
+    closing = ")" if high_open or math.isinf(high) else "]"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+        raise TypeError(f"{name} must be a number in [{low:g}, {high:g}{closing}, got {value!r}")
     value = float(value)
     above = value >= high if high_open else value > high
     if not math.isfinite(value) or value < low or above:
-        closing = ")" if high_open or math.isinf(high) else "]"
         raise ValueError(f"{name} must be in [{low:g}, {high:g}{closing}, got {value!r}")
     return value
 

@@ -69,7 +69,7 @@ class Technique:
         if self.integer:
             if value != int(value):
                 raise ValueError(f"{self.name} strength ({self.strength}) must be a whole "
-                                 f"number, got {strength!r}")
+                                 f"number in {self.range}, got {strength!r}")
             return int(value)
         return value
 
@@ -109,7 +109,7 @@ TECHNIQUES: dict[str, Technique] = {t.name: t for t in [
 
 def get_technique(name: str) -> Technique:
     """The technique called `name`, or a clear error listing the known ones."""
-    if name not in TECHNIQUES:
+    if not isinstance(name, str) or name not in TECHNIQUES:
         raise ValueError(f"unknown technique {name!r}; use one of {', '.join(TECHNIQUES)}")
     return TECHNIQUES[name]
 
