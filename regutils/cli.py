@@ -32,6 +32,23 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     run.add_argument("--no-cache", action="store_true", help="train even if the run is cached")
     commands.add_parser("techniques", help="list the techniques and their strengths")
+    tune = commands.add_parser(
+        "tune", help="run trials of an Optuna study; start several workers to share one study",
+        description="Tune strengths on validation accuracy. Workers started with the same "
+                    "--storage and --study share one study.")
+    tune.add_argument("--storage", default=None, help="sqlite:///FILE.db or postgresql://... "
+                      "(default: in memory, this process only)")
+    tune.add_argument("--study", default="regutils", help="the study's name (default: regutils)")
+    tune.add_argument("--trials", type=int, default=20,
+                      help="trials this worker runs (default: 20)")
+    tune.add_argument("--param", action="append", default=None, metavar="NAME=LOW:HIGH[:log]",
+                      help="a strength to tune, repeatable (default: dropout=0:0.6 "
+                           "l2=1e-6:1e-2:log augmentation=0:2)")
+    tune.add_argument("--profile", choices=list(PROFILES), default=None,
+                      help="run size (default: $REGUTILS_PROFILE or 'default')")
+    tune.add_argument("--seed", type=int, default=None,
+                      help="the sampler's seed (default: a different one in each worker)")
+    tune.add_argument("--worker", default=None, help="this worker's name (default: HOST:PID)")
     return cli
 
 
@@ -40,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "techniques":
         print(describe())
         return 0
+    if arguments.command == "tune":
+        return _tune(arguments)
     try:
         experiment = Experiment(arguments.technique, arguments.strength, seed=arguments.seed,
                                 epochs=arguments.epochs, train_size=arguments.train_size,
@@ -48,7 +67,31 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, DataError, TrainingDiverged) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if not result.history.records:  # Ctrl-C before the first epoch ended: no metrics to show
+        print(json.dumps({"epochs": 0, "interrupted": True}))
+        return 130
     metrics = {name: result.metrics[name] for name in METRICS}
     metrics["interrupted"] = result.history.interrupted
     print(json.dumps(metrics))
     return 130 if result.history.interrupted else 0
+
+
+def _tune(arguments) -> int:
+    from . import tuning  # imports Optuna, which only this command needs
+
+    worker = arguments.worker or tuning.default_worker()
+    try:
+        space = (dict(tuning.parse_parameter(text) for text in arguments.param)
+                 if arguments.param else tuning.DEFAULT_SPACE)
+        study = tuning.tune(space, arguments.trials, base=Experiment(profile=arguments.profile),
+                            storage=arguments.storage, study_name=arguments.study,
+                            seed=arguments.seed, worker=worker)
+    except (ValueError, TypeError, DataError, TrainingDiverged) as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("regutils: tuning interrupted; the trials finished so far stay in the study",
+              file=sys.stderr)
+        return 130
+    print(json.dumps(tuning.summary(study, worker)))
+    return 0

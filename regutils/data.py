@@ -1,6 +1,7 @@
 """MNIST as tensors on the device: sources, class-balanced splits and the epoch batch iterator."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -78,8 +79,7 @@ def load_mnist(train_size: int | None = None, *, val_size: int | None = None,
     _check_size("train_size", train_size)
     _check_size("val_size", val_size)
     _check_size("test_size", test_size)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    check_seed(seed)
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
     target = resolve_device(device)
@@ -126,6 +126,88 @@ def balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Te
     for c, idx in enumerate(per_class):
         rank[idx] = torch.arange(len(idx)) * CLASSES + c  # the k-th image of class c deals k-th
     return torch.argsort(rank)
+
+
+def check_seed(seed: int) -> int:
+    """`seed` if it is an int torch can seed with, else a clear error naming the accepted range."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int in [0, 2**63), got {seed!r}")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in [0, 2**63), got {seed}")
+    return seed
+
+
+def flip_labels(labels: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """A copy of `labels` with round(fraction·n) of them, chosen at random, set to another class.
+
+    Each flipped label moves to one of the other nine classes with equal chance.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> int((flip_labels(torch.zeros(10, dtype=torch.long), 0.3, g) != 0).sum())
+    3
+    """
+    fraction = check_label_noise(fraction)
+    count = round(fraction * len(labels))
+    chosen = torch.randperm(len(labels), generator=generator)[:count].to(labels.device)
+    shift = torch.randint(1, CLASSES, (count,), generator=generator).to(labels.device)
+    flipped = labels.clone()
+    flipped[chosen] = (labels[chosen] + shift) % CLASSES  # a shift of 1..9 never lands back
+    return flipped
+
+
+def check_label_noise(fraction: float) -> float:
+    """`fraction` as a float if it lies in [0, 1), else a clear error."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise TypeError(f"label_noise must be a number in [0, 1), got {fraction!r}")
+    if not 0 <= fraction < 1:  # also refuses NaN
+        raise ValueError(f"label_noise (the fraction of training labels flipped) must be in "
+                         f"[0, 1), got {fraction}")
+    return float(fraction)
+
+
+def with_label_noise(data: MNISTSplit, fraction: float, seed: int = 0) -> MNISTSplit:
+    """The split with `fraction` of its training labels flipped; validation and test stay clean."""
+    generator = torch.Generator().manual_seed(seed)
+    return dataclasses.replace(data, y_train=flip_labels(data.y_train, fraction, generator))
+
+
+def check_fold(fold) -> tuple[int, int]:
+    """`fold` as a pair (k, i) of whole numbers with k >= 2 and 0 <= i < k, else a clear error."""
+    try:
+        folds, index = fold
+    except (TypeError, ValueError):
+        raise ValueError(f"fold must be a pair (k, i), the i-th of k folds; got {fold!r}") from None
+    for name, value in (("k", folds), ("i", index)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"fold {name} must be a whole number, got {value!r}")
+    if folds < 2:
+        raise ValueError(f"fold k (the number of folds) must be >= 2, got {folds}")
+    if not 0 <= index < folds:
+        raise ValueError(f"fold i must be in 0..{folds - 1} for k={folds} folds, got {index}")
+    return folds, index
+
+
+def cross_validation_fold(data: MNISTSplit, folds: int, index: int) -> MNISTSplit:
+    """Fold `index` of `folds`: that part of the training set validates, the rest trains.
+
+    The old validation set is dropped, so every validation number comes from the training pool;
+    the test set stays as it was. The training set is in random order already, so consecutive
+    parts of it are random folds.
+
+    >>> fold = cross_validation_fold(load_mnist(500, device="cpu"), 5, 0)  # doctest: +SKIP
+    >>> fold.sizes["train"], fold.sizes["val"]                           # doctest: +SKIP
+    (400, 100)
+    """
+    folds, index = check_fold((folds, index))
+    count = len(data.y_train)
+    if count < folds:
+        raise ValueError(f"{folds} folds need at least {folds} training images, got {count}")
+    start, stop = index * count // folds, (index + 1) * count // folds
+    held_out = torch.zeros(count, dtype=torch.bool, device=data.device)
+    held_out[start:stop] = True
+    return dataclasses.replace(data, x_train=data.x_train[~held_out],
+                               y_train=data.y_train[~held_out],
+                               x_val=data.x_train[held_out], y_val=data.y_train[held_out])
 
 
 def _check_size(name: str, value: int | None) -> None:
@@ -227,6 +309,7 @@ def _read_torchvision(root: str, download: bool):
 
 
 def _corrupt_message(root: str, cause) -> str:
+    cause = str(cause) or type(cause).__name__  # a failed assert in torchvision has no text
     return (f"the MNIST files in {Path(root) / 'MNIST'} are truncated or corrupted ({cause}). "
             "Move that folder aside (or delete it) and run again to download afresh, or point "
             "REGUTILS_DATA at a good copy")

@@ -6,18 +6,19 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from . import cache
-from .data import load_mnist
+from .data import (MNISTSplit, check_fold, check_label_noise, check_seed, cross_validation_fold,
+                   load_mnist, with_label_noise)
 from .devices import resolve_device
-from .models import MODELS
+from .models import MODELS, _check_widths
 from .profiles import get_profile
 from .techniques import Setup, get_technique
-from .train import History, fit
+from .train import OPTIMIZERS, Callback, History, check_learning_rate, fit
 
 CACHE_VERSION = 2  # bump when a change to training makes old cached histories wrong
 
@@ -43,23 +44,29 @@ class Experiment:
     model: str = "mlp"  # or "row_transformer": each image as a sequence of 28 rows
     seed: int = 0
     profile: str | None = None
+    label_noise: float = 0.0  # fraction of the training labels flipped to another class
+    fold: tuple[int, int] | None = None  # (k, i): the i-th of k parts of the training set validates
 
     def __post_init__(self):
         others = self.combined_with
         if isinstance(others, Mapping):
             others = tuple(sorted(others.items()))
-        others = tuple((name, strength) for name, strength in others)
+        others = _technique_pairs(others)
         object.__setattr__(self, "combined_with", others)
         if self.hidden is not None:
-            object.__setattr__(self, "hidden", tuple(self.hidden))
-        names = [self.technique] + [name for name, _ in others]
+            object.__setattr__(self, "hidden", _check_widths(self.hidden))
+        names = [get_technique(name).name for name in [self.technique, *(n for n, _ in others)]]
         if len(set(names)) != len(names):
             raise ValueError(f"a technique appears twice in {names}")
         object.__setattr__(self, "strength", get_technique(self.technique).check(self.strength))
         object.__setattr__(self, "combined_with", tuple(
             (name, get_technique(name).check(strength)) for name, strength in others))
         get_profile(self.profile)
-        if self.model not in MODELS:
+        _check_run_fields(self)
+        object.__setattr__(self, "label_noise", check_label_noise(self.label_noise))
+        if self.fold is not None:
+            object.__setattr__(self, "fold", check_fold(self.fold))
+        if not isinstance(self.model, str) or self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; use one of {', '.join(MODELS)}")
 
     def resolved(self) -> "Experiment":
@@ -88,19 +95,31 @@ class Experiment:
         """A copy with some fields changed: `exp.replace(strength=0.5)`."""
         return dataclasses.replace(self, **changes)
 
+    def data(self, device: str | torch.device | None = None) -> MNISTSplit:
+        """The split this experiment trains on: its fold, its flipped training labels, if any."""
+        config = self.resolved()
+        profile = get_profile(config.profile)
+        data = load_mnist(config.train_size, val_size=profile.val_size,
+                          test_size=profile.test_size, seed=config.seed, device=device)
+        if config.fold is not None:
+            data = cross_validation_fold(data, *config.fold)
+        if config.label_noise:
+            data = with_label_noise(data, config.label_noise, seed=config.seed)
+        return data
+
     def run(self, *, cache_results: bool = True, device: str | torch.device | None = None,
             keep_model: bool = False, progress: bool | None = None,
-            live: bool = False) -> "RunResult":
+            live: bool = False, callbacks: Sequence[Callback] = ()) -> "RunResult":
         """Train this experiment, or recall its history from the cache if it was run before.
 
         With `keep_model`, the trained weights are kept too (and the run retrained if the cache
-        holds only its history).
+        holds only its history). Extra `callbacks` may watch the training (a tuner's pruner
+        reports each epoch) or end it by raising, but must not change it; a run recalled from
+        the cache does not call them.
         """
         config = self.resolved()
         target = resolve_device(device)
-        profile = get_profile(config.profile)
-        data = load_mnist(config.train_size, val_size=profile.val_size,
-                          test_size=profile.test_size, seed=config.seed, device=target)
+        data = config.data(target)
         key = config.cache_key(data.source, target)
         if cache_results:
             recalled = _recall(key, config, keep_model)
@@ -111,9 +130,9 @@ class Experiment:
         torch.manual_seed(config.seed)  # the same initial weights for the same seed
         model = config.build_model()
         history = fit(model, data, config.epochs, regularizers=setup.regularizers,
-                      callbacks=setup.callbacks, optimizer=config.optimizer, lr=config.lr,
-                      batch_size=config.batch_size, seed=config.seed, progress=progress,
-                      live=live)
+                      callbacks=[*setup.callbacks, *callbacks], optimizer=config.optimizer,
+                      lr=config.lr, batch_size=config.batch_size, seed=config.seed,
+                      progress=progress, live=live)
         if cache_results and not history.interrupted:
             _remember(key, config, history, model if keep_model else None)
         return RunResult(config, history, model, cached=False)
@@ -227,13 +246,19 @@ def sweep(technique: str, values: Sequence, seeds: Sequence[int] | None = None, 
     (2,)
     >>> sizes = sweep("none", [100, 200], seeds=[0], knob="train_size", profile="quick")
     """
-    if knob not in Experiment.__dataclass_fields__ or knob in ("technique", "seed"):
+    if (not isinstance(knob, str) or knob not in Experiment.__dataclass_fields__
+            or knob in ("technique", "seed")):
         raise ValueError(f"unknown knob {knob!r}; sweep an Experiment field such as 'strength', "
                          "'train_size', 'hidden', 'epochs' or 'batch_size'")
-    values = list(values)
-    if not values:
-        raise ValueError("values is empty; pass at least one value to sweep")
-    seeds = list(get_profile(fields.get("profile")).seeds if seeds is None else seeds)
+    seeds = get_profile(fields.get("profile")).seeds if seeds is None else seeds
+    listed = {}
+    for name, given in (("values", values), ("seeds", seeds)):
+        if isinstance(given, (str, Mapping)) or not isinstance(given, Iterable):
+            raise TypeError(f"{name} must be a list such as [0, 1], got {given!r}")
+        listed[name] = list(given)
+        if not listed[name]:
+            raise ValueError(f"{name} is empty; pass at least one")
+    values, seeds = listed["values"], listed["seeds"]
     experiments = {(_hashable(value), seed): Experiment(technique, seed=seed, **{knob: value},
                                                         **fields)
                    for value in values for seed in seeds}  # checks every value before training
@@ -250,6 +275,30 @@ def sweep(technique: str, values: Sequence, seeds: Sequence[int] | None = None, 
             break
         result.runs[index] = run
     return result
+
+
+def _technique_pairs(others) -> tuple:
+    """`combined_with` as (name, strength) pairs, or a clear error showing the accepted form."""
+    if not isinstance(others, (tuple, list)) or not all(
+            isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in others):
+        raise ValueError(f"combined_with must map technique names to strengths, such as "
+                         f"{{'l2': 1e-4, 'batch_norm': None}}, got {others!r}")
+    return tuple((name, strength) for name, strength in others)
+
+
+def _check_run_fields(config: Experiment) -> None:
+    """Refuse bad sizes, learning rate, optimizer or seed when the config is made, not mid-sweep."""
+    for name in ("train_size", "epochs", "batch_size"):
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be an int >= 1 or None (the profile's), got {value!r}")
+    if config.lr is not None:
+        check_learning_rate(config.lr)
+    if not isinstance(config.optimizer, str) or config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; use one of "
+                         f"{', '.join(OPTIMIZERS)}")
+    check_seed(config.seed)
 
 
 def _hashable(value):

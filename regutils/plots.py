@@ -216,3 +216,114 @@ def loss_parts(run, *, baseline=None, label: str = "penalized", axes=None) -> pl
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     return figure
+
+
+def _finished_trials(study) -> tuple[list, list]:
+    """The study's completed trials, and its pruned ones that reported at least one epoch."""
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    pruned = [t for t in study.trials if t.state.name == "PRUNED" and t.intermediate_values]
+    if not complete:
+        raise ValueError(f"study {study.study_name!r} has no completed trial to draw yet")
+    return complete, pruned
+
+
+def _last_reported(trial) -> float:
+    return trial.intermediate_values[max(trial.intermediate_values)]
+
+
+def study_history(study, *, ax=None, ylabel: str = "validation accuracy") -> plt.Figure:
+    """Each trial's result in the order run, the best so far as a line; pruned trials as grey ×
+    at the last value they reported.
+
+    >>> figure = study_history(study)  # doctest: +SKIP
+    """
+    complete, pruned = _finished_trials(study)
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    else:
+        figure = ax.figure
+    ax.plot([t.number for t in complete], [t.value for t in complete], "o", color="C0",
+            label="completed trial")
+    if pruned:
+        ax.plot([t.number for t in pruned], [_last_reported(t) for t in pruned], "x",
+                color=BASELINE_COLOR, label="pruned (last epoch reported)")
+    numbers = sorted(t.number for t in complete)
+    values = {t.number: t.value for t in complete}
+    best_so_far = np.maximum.accumulate([values[n] for n in numbers])
+    ax.step(numbers, best_so_far, where="post", color="C1", label="best so far")
+    ax.set(xlabel="trial", ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return figure
+
+
+def study_strengths(study, *, axes=None, ylabel: str = "validation accuracy") -> plt.Figure:
+    """One panel per tuned strength: each trial's strength against its result, the best starred.
+
+    >>> figure = study_strengths(study)  # doctest: +SKIP
+    """
+    complete, pruned = _finished_trials(study)
+    best = max(complete, key=lambda t: t.value)
+    names = list(best.params)
+    if axes is None:
+        figure, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), sharey=True,
+                                    layout="constrained", squeeze=False)
+        axes = axes[0]
+    else:
+        figure = axes[0].figure
+    for ax, name in zip(axes, names):
+        ax.plot([t.params[name] for t in complete], [t.value for t in complete], "o",
+                color="C0", alpha=0.7, label="completed")
+        if pruned:
+            ax.plot([t.params[name] for t in pruned], [_last_reported(t) for t in pruned], "x",
+                    color=BASELINE_COLOR, label="pruned")
+        ax.plot([best.params[name]], [best.value], "*", color="C1", markersize=14, label="best")
+        if getattr(best.distributions.get(name), "log", False):
+            ax.set_xscale("log")
+        ax.set_xlabel(f"{name.replace('_', ' ')} strength")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize="small", loc="lower left")
+    return figure
+
+
+def ablation(results: Mapping, metrics: Sequence[str] = ("val_acc", "test_acc", "generalization_gap"),
+             *, xlabels: Sequence[str] | None = None, axes=None) -> plt.Figure:
+    """One row per configuration, one panel per metric: each seed as a grey dot, mean ± 1 std.
+
+    `results` maps a label to a sweep of a single value (one configuration over seeds); the first
+    configuration's mean is the dotted line in every panel, to read the others against.
+
+    >>> figure = ablation({"all four": full, "without dropout": no_dropout})  # doctest: +SKIP
+    """
+    if not results:
+        raise ValueError("results is empty; pass a mapping label → sweep result of one value")
+    for label, result in results.items():
+        if len(getattr(result, "values", ())) != 1:
+            raise ValueError(f"results[{label!r}] should be a sweep of one value (one "
+                             f"configuration over seeds), got {getattr(result, 'values', result)!r}")
+    xlabels = [m.replace("_", " ") for m in metrics] if xlabels is None else list(xlabels)
+    if len(xlabels) != len(metrics):
+        raise ValueError(f"xlabels has {len(xlabels)} entries for {len(metrics)} metrics")
+    if axes is None:
+        figure, axes = plt.subplots(1, len(metrics), figsize=(2.9 * len(metrics) + 1.8,
+                                                              0.42 * len(results) + 1.3),
+                                    sharey=True, layout="constrained", squeeze=False)
+        axes = axes[0]
+    else:
+        figure = axes[0].figure
+    rows = np.arange(len(results))
+    for ax, metric, xlabel in zip(axes, metrics, xlabels):
+        for row, result in zip(rows, results.values()):
+            per_seed = result.metric(metric)[0]
+            ax.plot(per_seed, np.full(len(per_seed), row), "o", color=BASELINE_COLOR,
+                    markersize=4, label="one seed" if row == 0 else None)
+            ax.errorbar(result.mean(metric)[0], row, xerr=result.std(metric)[0], fmt="D",
+                        color="C0", capsize=3, label="mean ± std" if row == 0 else None)
+        ax.axvline(next(iter(results.values())).mean(metric)[0], color="C0", linestyle=":")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(rows, labels=list(results))
+    axes[0].set_ylim(len(results) - 0.5, -0.5)  # the first configuration on top
+    axes[-1].legend(fontsize="small", loc="best")
+    return figure

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import MNISTSplit, batches
+from .data import MNISTSplit, batches, check_seed
 from .regularizers import Regularizer, check_strength, weights
 
 THREADS_ENV = "REGUTILS_THREADS"
@@ -104,6 +104,8 @@ class EarlyStopping(Callback):
             raise ValueError(f"patience must be an int >= 1, got {patience!r}")
         self.patience = patience
         self.min_delta = check_strength("min_delta", min_delta)
+        if not isinstance(restore_best, bool):
+            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
         self.restore_best = restore_best
 
     def on_train_begin(self, model, history):
@@ -157,9 +159,7 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)} "
                          "or a callable that takes the parameters")
-    lr = check_strength("lr", lr)
-    if lr == 0:
-        raise ValueError("lr must be > 0, got 0")
+    lr = check_learning_rate(lr)
     groups = parameter_groups(model, check_strength("weight_decay", weight_decay))
     device = next(model.parameters()).device.type
     if device in ("cpu", "cuda"):
@@ -167,6 +167,15 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
         # of a small model's CPU epoch (benchmarks/README.md)
         return OPTIMIZERS[optimizer](groups, lr=lr, fused=True)
     return OPTIMIZERS[optimizer](groups, lr=lr)
+
+
+def check_learning_rate(lr: float) -> float:
+    """`lr` as a float if it is a finite number above zero, else a clear error."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a number in (0, inf), got {lr!r}")
+    if not 0 < lr < math.inf:
+        raise ValueError(f"lr must be in (0, inf), got {lr!r}")
+    return float(lr)
 
 
 @torch.no_grad()
@@ -177,7 +186,9 @@ def weight_norm(model: nn.Module) -> float:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` in eval mode on `(x, y)`."""
+    """Mean cross-entropy and accuracy of `model` in eval mode on `(x, y)`, on the model's device."""
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=x.device)
@@ -208,6 +219,11 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     2
     """
     _check_epochs(epochs, batch_size)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module such as regutils.mlp(), got {model!r}")
+    if not isinstance(data, MNISTSplit):
+        raise TypeError(f"data must be an MNISTSplit from regutils.load_mnist(), got {data!r}")
+    check_seed(seed)
     threads = cpu_threads()
     regularizers, callbacks = _check_hooks(regularizers, Regularizer), _check_hooks(callbacks, Callback)
     if device is not None:
@@ -318,6 +334,9 @@ def _check_epochs(epochs: int, batch_size: int) -> None:
 
 
 def _check_hooks(objects: Iterable, kind: type) -> list:
+    if isinstance(objects, kind):
+        raise TypeError(f"pass a list of {kind.__name__} objects, such as [{objects!r}], "
+                        f"got a single {objects!r}")
     objects = list(objects)
     for obj in objects:
         if not isinstance(obj, kind):

@@ -65,7 +65,8 @@ def check_noisy_accuracy(model, x, y, sigma: float, accuracy: float, seed: int =
         _wrong("that looks like a percentage", "give a fraction between 0 and 1")
     if 0 <= answer <= 1 and abs(answer - expected) < 0.05:
         _wrong(f"close ({expected:.3f} expected) but not the same noise",
-               f"draw it with torch.randn(x.shape, generator=torch.Generator().manual_seed({seed}))")
+               f"draw it with torch.randn(x.shape, generator=g, device=x.device), where "
+               f"g = torch.Generator(device=x.device).manual_seed({seed})")
     _wrong("that is not the accuracy on the noisy images",
            "draw the noise from a seeded generator, add sigma times it to x, and call "
            "ru.train.evaluate(model, noisy_x, y)")

@@ -1,0 +1,169 @@
+"""The tuning chapter's checks accept the right answer and reject plausible wrong ones."""
+import pytest
+import torch
+
+import regutils as ru
+from regutils.coursework import tuning as checks
+from regutils.data import flip_labels
+from tests.conftest import leaves_random_stream_alone
+
+
+# --- check_flip_labels ---------------------------------------------------------------------------
+
+def test_flip_labels_accepts_the_library_function_and_a_hand_written_one(capsys):
+    def by_hand(labels, fraction, generator):
+        count = round(fraction * len(labels))
+        chosen = torch.randperm(len(labels), generator=generator)[:count]
+        flipped = labels.clone()
+        shift = torch.randint(1, 10, (count,), generator=generator)
+        flipped[chosen] = (labels[chosen] + shift) % 10
+        return flipped
+
+    checks.check_flip_labels(flip_labels)
+    checks.check_flip_labels(by_hand)
+    assert capsys.readouterr().out.count("✓ correct") == 2
+
+
+def test_flip_labels_check_leaves_the_callers_random_stream_alone():
+    assert leaves_random_stream_alone(lambda: checks.check_flip_labels(flip_labels))
+
+
+def _in_place(labels, fraction, generator):
+    count = round(fraction * len(labels))
+    chosen = torch.randperm(len(labels), generator=generator)[:count]
+    labels[chosen] = (labels[chosen] + 1) % 10
+    return labels
+
+
+def _any_class(labels, fraction, generator):
+    count = round(fraction * len(labels))
+    chosen = torch.randperm(len(labels), generator=generator)[:count]
+    flipped = labels.clone()
+    flipped[chosen] = torch.randint(0, 10, (count,), generator=generator)
+    return flipped
+
+
+def _next_class(labels, fraction, generator):
+    count = round(fraction * len(labels))
+    chosen = torch.randperm(len(labels), generator=generator)[:count]
+    flipped = labels.clone()
+    flipped[chosen] = (labels[chosen] + 1) % 10
+    return flipped
+
+
+def _global_stream(labels, fraction, generator):
+    return flip_labels(labels, fraction, torch.Generator().manual_seed(torch.seed() % 1000))
+
+
+def _each_with_chance(labels, fraction, generator):
+    flipped = labels.clone()
+    hit = torch.rand(len(labels), generator=generator) < fraction
+    flipped[hit] = (labels[hit] + torch.randint(1, 10, (int(hit.sum()),), generator=generator)) % 10
+    return flipped
+
+
+def _fixed_seed(labels, fraction, generator):
+    return flip_labels(labels, fraction, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_in_place, "changed its input"), (_any_class, "draw among the other nine"),
+    (_next_class, "do not reach every other class"), (_global_stream, "same generator seed"),
+    (_each_with_chance, "instead of"), (_fixed_seed, "two generator seeds gave the same"),
+    (lambda labels, fraction, generator: labels.float(), "whole numbers"),
+])
+def test_flip_labels_rejects_plausible_mistakes(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_flip_labels(wrong)
+
+
+# --- check_folds ---------------------------------------------------------------------------------
+
+def right_folds(n, k):
+    index = torch.arange(n)
+    parts = [index[i * n // k:(i + 1) * n // k] for i in range(k)]
+    return [(torch.cat(parts[:i] + parts[i + 1:]), part) for i, part in enumerate(parts)]
+
+
+def test_folds_accepts_tensors_and_lists(capsys):
+    checks.check_folds(right_folds)
+    checks.check_folds(lambda n, k: [(train.tolist(), val.tolist())
+                                     for train, val in right_folds(n, k)])
+    assert capsys.readouterr().out.count("✓ correct") == 2
+
+
+def _drops_remainder(n, k):
+    size = n // k
+    return [([j for j in range(n) if not i * size <= j < (i + 1) * size],
+             list(range(i * size, (i + 1) * size))) for i in range(k)]
+
+
+def _trains_on_everything(n, k):
+    return [(list(range(n)), val.tolist()) for _, val in right_folds(n, k)]
+
+
+def _uneven(n, k):
+    size = -(-n // k)  # ceil: the last fold gets what is left
+    bounds = [min(i * size, n) for i in range(k + 1)]
+    return [([j for j in range(n) if not bounds[i] <= j < bounds[i + 1]],
+             list(range(bounds[i], bounds[i + 1]))) for i in range(k)]
+
+
+def _forgets_a_training_part(n, k):
+    return [(train.tolist()[:-1], val.tolist()) for train, val in right_folds(n, k)]
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_drops_remainder, "never validate"), (_trains_on_everything, "also validates on"),
+    (_uneven, "sizes"), (_forgets_a_training_part, "leaves out the indices"),
+    (lambda n, k: right_folds(n, k)[:-1], "pairs"),
+    (lambda n, k: [(None, None)] * k, "list or tensor of indices"),
+])
+def test_folds_rejects_plausible_mistakes(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_folds(wrong)
+
+
+# --- check_memorized -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def noisy_run():
+    return ru.Experiment(profile="quick", epochs=8, label_noise=0.4).run(
+        keep_model=True, device="cpu", cache_results=False)
+
+
+def shares(run):
+    noisy = run.experiment.data("cpu")
+    clean = run.experiment.replace(label_noise=0.0).data("cpu")
+    flipped = noisy.y_train != clean.y_train
+    with torch.no_grad():
+        predicted = run.model.eval()(noisy.x_train).argmax(1)
+    return {"right": (predicted[flipped] == noisy.y_train[flipped]).float().mean().item(),
+            "true class": (predicted[flipped] == clean.y_train[flipped]).float().mean().item(),
+            "all images": (predicted == noisy.y_train).float().mean().item(),
+            "noise level": flipped.float().mean().item()}
+
+
+def test_memorized_accepts_the_right_share(noisy_run, capsys):
+    checks.check_memorized(noisy_run, shares(noisy_run)["right"])
+    assert "of the 120 flipped images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("true class", "predicts the true class"), ("all images", "all training images"),
+    ("noise level", "the noise level"),
+])
+def test_memorized_rejects_plausible_mistakes(noisy_run, mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_memorized(noisy_run, shares(noisy_run)[mistake])
+
+
+def test_memorized_needs_a_kept_model_with_noisy_labels(noisy_run):
+    with pytest.raises(AssertionError, match="keep_model=True"):
+        checks.check_memorized(ru.RunResult(noisy_run.experiment, noisy_run.history), 0.5)
+    clean = ru.RunResult(noisy_run.experiment.replace(label_noise=0.0), noisy_run.history,
+                         noisy_run.model)
+    with pytest.raises(AssertionError, match="labels are clean"):
+        checks.check_memorized(clean, 0.5)
+    with pytest.raises(AssertionError, match="single number"):
+        checks.check_memorized(noisy_run, "half")
