@@ -1,14 +1,17 @@
 """The knob explorer for Jupyter: a slider and a Run button that draw a run's curves over a baseline.
 
 The drawing is the plain function `explore`, so tests and the static book call it without a kernel.
+The explorer's output also carries its static twin (see `twin`), which the web book shows instead.
 """
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
 from . import plots
+from .twin import static_twin
 from .experiment import Experiment
 
 
@@ -25,6 +28,10 @@ def explore(experiment: Experiment, knob: str | Mapping, value=None,
 
     >>> figure = explore(Experiment("dropout", profile="quick"), "strength", 0.5)  # doctest: +SKIP
     """
+    for given in (experiment, baseline or experiment):
+        if not isinstance(given, Experiment):
+            raise TypeError(f"explore takes an Experiment such as Experiment('dropout'), "
+                            f"got {given!r}")
     settings = dict(knob) if isinstance(knob, Mapping) else {knob: value}
     for name in settings:
         _check_knob(name)
@@ -38,12 +45,14 @@ def explore(experiment: Experiment, knob: str | Mapping, value=None,
 
 
 def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | None = None, *,
-             baseline: Experiment | None = None, description: str | None = None):
+             baseline: Experiment | None = None, description: str | None = None,
+             static: bool = True):
     """A slider over `values` of `knob` and a Run button; results are cached, so revisits are instant.
 
     `knob` may also map several fields to their values, one control each (a slider for numbers,
     buttons for names): `explorer(exp, {"technique": [...], "strength": [...]})`. It shows the
-    first values' curves straight away; Run draws the controls' values.
+    first values' curves straight away; Run draws the controls' values. With `static`, every
+    setting is run once more (or recalled) for the twin that the web book shows instead.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -74,10 +83,39 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
 
     button.on_click(draw)
     draw()  # the first values at once: recalled from the cache, or one run
-    return widgets.VBox([widgets.HBox([*controls.values(), button]), output])
+    twin = None
+    if static:
+        labels = {name: control.description for name, control in controls.items()}
+        twin = static_twin(
+            {labels[name]: options for name, options in choices.items()},
+            lambda setting: explore(experiment, {name: setting[labels[name]] for name in choices},
+                                    baseline=baseline),
+            note="Precomputed when this page was built, one run per setting: move the control "
+                 "to switch between them. Run the notebook to train other settings.")
+    return _explorer_class()([widgets.HBox([*controls.values(), button]), output], twin=twin)
+
+
+@functools.cache
+def _explorer_class():
+    import ipywidgets as widgets  # imported on first use: regutils itself needs no Jupyter
+
+    class Explorer(widgets.VBox):
+        """The live controls for Jupyter; its display also carries the static twin as HTML."""
+
+        def __init__(self, children, twin: str | None = None):
+            super().__init__(children)
+            self.twin = twin
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if self.twin is not None:  # a page without a kernel shows this; Jupyter, the widget
+                bundle["text/html"] = self.twin
+            return bundle
+
+    return Explorer
 
 
 def _check_knob(name: str) -> None:
-    if name not in Experiment.__dataclass_fields__:
+    if not isinstance(name, str) or name not in Experiment.__dataclass_fields__:
         raise ValueError(f"unknown knob {name!r}; use an Experiment field such as 'strength', "
                          "'train_size' or 'hidden'")

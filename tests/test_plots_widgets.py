@@ -101,3 +101,47 @@ def test_two_sweeps_on_one_log_axis_keep_both_ticks(fresh_cache):
     ticks = [float(t) for t in figure.axes[0].get_xticks()]
     assert ticks == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
     plt.close(figure)
+
+
+def _twin_figures(page):
+    import json
+    import re
+    return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page).group(1))
+
+
+def test_explorer_output_carries_a_static_twin_with_one_figure_per_value():
+    box = ru.widgets.explorer(ru.Experiment("dropout", profile="quick"), "strength",
+                              [0.0, 0.25, 0.5], description="p")
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # Jupyter shows the live widget
+    page = bundle["text/html"]                                    # the web book shows this
+    figures = _twin_figures(page)
+    assert sorted(figures) == ["0", "1", "2"]
+    assert len(set(figures.values())) == 3                        # three different runs drawn
+    assert 'type="range"' in page and 'max="2"' in page and "<b>p</b>" in page
+    assert ru.widgets.explorer(ru.Experiment("dropout", profile="quick"), "strength", [0.0],
+                               static=False).twin is None
+
+
+def test_static_twin_of_two_knobs_has_buttons_a_slider_and_every_combination():
+    box = ru.widgets.explorer(ru.Experiment("coupled_weight_decay", 1e-3, profile="quick"),
+                              {"technique": ["coupled_weight_decay", "decoupled_weight_decay"],
+                               "strength": [1e-3, 1e-2, 1e-1]})
+    page = box.twin
+    assert page.count('type="radio"') == 2 and page.count('type="range"') == 1
+    assert sorted(_twin_figures(page)) == [f"{t}-{s}" for t in range(2) for s in range(3)]
+
+
+def test_static_twin_shares_the_y_range_across_settings():
+    limits = []
+
+    def draw(setting):
+        figure, ax = plt.subplots()
+        ax.plot([0, 1], [0, setting["height"]])
+        limits.append(ax)
+        return figure
+
+    ru.twin.static_twin({"height": [1.0, 10.0]}, draw)
+    assert limits[0].get_ylim() == limits[1].get_ylim()
+    with pytest.raises(ValueError, match="at least one value"):
+        ru.twin.static_twin({"height": []}, draw)
