@@ -27,3 +27,14 @@ def test_device_check_runs_every_technique():
     import regutils as ru
     assert [row["technique"] for row in summary["rows"]] == list(ru.TECHNIQUES)
     assert summary["repeat_largest_difference"] == 0  # the same seed, the same history (CPU)
+
+
+def test_chapters_script_executes_a_chapter_and_tabulates_it(tmp_path):
+    chapter = Path(__file__).parent.parent / "chapters" / "08_early_stopping.ipynb"
+    lines = run("chapters.py", "--profile", "quick", "--out", str(tmp_path), str(chapter))
+    summary = json.loads(lines[-1])
+    row, = summary["chapters"]
+    assert row["chapter"] == "08_early_stopping" and row["ok"] and row["runs"] > 0
+    assert 0 < row["its_test_acc"] <= 1 and 0 < summary["anchor"]["test_acc"] <= 1
+    assert (tmp_path / "08_early_stopping.ipynb").is_file()  # executed copy; the chapter untouched
+    assert any(line.startswith("| 08_early_stopping | yes |") for line in lines)
