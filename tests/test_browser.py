@@ -95,7 +95,7 @@ def test_every_static_twin_switches_figures(built_book, browser, notebook):
 
 def test_home_page_lists_every_chapter(built_book, browser):
     html, _ = built_book
-    page = open_page(browser, html / "index.html")
+    page = open_page(browser, html / "intro.html")  # index.html only redirects here
     links = page.eval_on_selector_all("nav a", "links => links.map(link => link.href)")
     errors = unexpected(page.errors)
     page.close()
