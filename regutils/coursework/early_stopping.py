@@ -55,14 +55,19 @@ def _patience(patience) -> int:
     return patience
 
 
+def _replayed(run, patience, epoch):
+    """The checked inputs of an epoch exercise and where early stopping ends on `run`'s losses."""
+    history = _history(run)
+    patience = _patience(patience)
+    val_loss = history["val_loss"]
+    return (history, patience, _whole_epoch("epoch", epoch), val_loss,
+            stopping_point(val_loss, patience))
+
+
 def check_stop_epoch(run, patience: int, epoch: int) -> None:
     """Check `epoch`: the last epoch that early stopping with `patience` would train, replayed on
     the validation losses of `run` (a run trained to the end)."""
-    history = _history(run)
-    patience = _patience(patience)
-    answer = _whole_epoch("epoch", epoch)
-    val_loss = history["val_loss"]
-    best, stop = stopping_point(val_loss, patience)
+    history, patience, answer, val_loss, (best, stop) = _replayed(run, patience, epoch)
     if answer == stop:
         return _correct(f"with patience {patience} training ends after epoch {stop} "
                         f"(best epoch {best}, val loss {val_loss[best - 1]:.4f})")
@@ -87,11 +92,7 @@ def check_stop_epoch(run, patience: int, epoch: int) -> None:
 def check_restored_epoch(run, patience: int, epoch: int) -> None:
     """Check `epoch`: the epoch whose weights early stopping with `patience` gives back, replayed
     on the validation losses of `run` (a run trained to the end)."""
-    history = _history(run)
-    patience = _patience(patience)
-    answer = _whole_epoch("epoch", epoch)
-    val_loss = history["val_loss"]
-    best, stop = stopping_point(val_loss, patience)
+    history, patience, answer, val_loss, (best, stop) = _replayed(run, patience, epoch)
     if answer == best:
         return _correct(f"with patience {patience} the weights of epoch {best} come back "
                         f"(val loss {val_loss[best - 1]:.4f}); training ended after epoch {stop}")
