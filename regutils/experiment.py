@@ -2,25 +2,30 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 
-from . import cache
+from . import cache, stats
 from .data import (MNISTSplit, check_fold, check_label_noise, check_seed, cross_validation_fold,
-                   load_mnist, with_label_noise)
+                   held_out_sizes, load_mnist, with_label_noise)
 from .devices import resolve_device
 from .models import MODELS, _check_widths
 from .profiles import get_profile
 from .techniques import Setup, get_technique
 from .train import OPTIMIZERS, Callback, History, check_learning_rate, fit
 
-CACHE_VERSION = 2  # bump when a change to training makes old cached histories wrong
+# The modules whose source decides a run's result: editing any of them gives new cache keys
+# (and new runs), editing the others (plots, widgets, the book's helpers) does not.
+TRAINING_MODULES = ("data", "models", "regularizers", "techniques", "train", "callbacks",
+                    "experiment", "profiles")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Experiment:
     lr: float | None = None
     optimizer: str = "adam"
     model: str = "mlp"  # or "row_transformer": each image as a sequence of 28 rows
-    seed: int = 0
+    seed: int | None = None  # None: the profile's first seed
     profile: str | None = None
     label_noise: float = 0.0  # fraction of the training labels flipped to another class
     fold: tuple[int, int] | None = None  # (k, i): the i-th of k parts of the training set validates
@@ -78,7 +83,8 @@ class Experiment:
             train_size=self.train_size if self.train_size is not None else profile.train_size,
             epochs=self.epochs if self.epochs is not None else profile.epochs,
             batch_size=self.batch_size if self.batch_size is not None else profile.batch_size,
-            lr=self.lr if self.lr is not None else profile.lr)
+            lr=self.lr if self.lr is not None else profile.lr,
+            seed=self.seed if self.seed is not None else profile.seeds[0])
 
     def setup(self) -> Setup:
         """The model options, regularizers and callbacks of all techniques in this run."""
@@ -99,8 +105,10 @@ class Experiment:
         """The split this experiment trains on: its fold, its flipped training labels, if any."""
         config = self.resolved()
         profile = get_profile(config.profile)
-        data = load_mnist(config.train_size, val_size=profile.val_size,
-                          test_size=profile.test_size, seed=config.seed, device=device)
+        available = held_out_sizes()  # the profile's sizes are caps: the offline sets are smaller
+        data = load_mnist(config.train_size, val_size=_at_most(profile.val_size, available["val"]),
+                          test_size=_at_most(profile.test_size, available["test"]),
+                          seed=config.seed, device=device)
         if config.fold is not None:
             data = cross_validation_fold(data, *config.fold)
         if config.label_noise:
@@ -134,15 +142,47 @@ class Experiment:
                       lr=config.lr, batch_size=config.batch_size, seed=config.seed,
                       progress=progress, live=live)
         if cache_results and not history.interrupted:
-            _remember(key, config, history, model if keep_model else None)
+            _remember(key, config, history, model if keep_model else None, target)
         return RunResult(config, history, model, cached=False)
 
     def cache_key(self, data_source: str, device: torch.device) -> str:
-        """A hash naming this run's result: the resolved config, data source and device kind."""
-        described = {**dataclasses.asdict(self.resolved()), "data_source": data_source,
-                     "device": torch.device(device).type, "version": CACHE_VERSION}
-        text = json.dumps(described, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        """A hash of everything that decides this run's result.
+
+        That is the resolved config and profile, the data source, the device kind, the torch
+        version and the source code of the training modules, so a changed `train.py` (or a new
+        torch) never recalls an old run, while a changed `plots.py` keeps the cache.
+        """
+        return _hash(provenance(self, data_source, device))
+
+
+def provenance(config: Experiment, data_source: str, device: torch.device | str) -> dict:
+    """What a run's result depends on, as stored beside it in the cache."""
+    config = config.resolved()
+    return {"experiment": dataclasses.asdict(config),
+            "profile": dataclasses.asdict(get_profile(config.profile)) | {"seeds": None},
+            "data_source": data_source, "device": torch.device(device).type,
+            "torch": torch.__version__, "training_code": training_code_hash()}
+
+
+@functools.lru_cache(maxsize=4)
+def training_code_hash(package: Path = Path(__file__).parent,
+                       modules: tuple[str, ...] = TRAINING_MODULES) -> str:
+    """A hash of the source files of `modules` (those that exist) in `package`."""
+    digest = hashlib.sha256()
+    for name in modules:
+        path = package / f"{name}.py"
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _hash(described: dict) -> str:
+    text = json.dumps(described, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _at_most(size: int | None, available: int) -> int:
+    return available if size is None else min(size, available)
 
 
 @dataclass
@@ -187,10 +227,11 @@ def _recall(key: str, config: Experiment,
     return History.from_dict(history.to_dict()), model
 
 
-def _remember(key: str, config: Experiment, history: History,
-              model: torch.nn.Module | None) -> None:
+def _remember(key: str, config: Experiment, history: History, model: torch.nn.Module | None,
+              device: torch.device) -> None:
     _memory[key] = (History.from_dict(history.to_dict()), None)
-    cache.save(key, {"experiment": dataclasses.asdict(config), "history": history.to_dict()})
+    cache.save(key, {**provenance(config, history.data_source, device),
+                     "history": history.to_dict()})
     if model is not None:
         cache.save_weights(key, model.state_dict())
 
@@ -216,22 +257,49 @@ class SweepResult:
         return metrics
 
     def mean(self, name: str) -> np.ndarray:
-        return np.nanmean(self.metric(name), axis=1)
+        """The mean of `name` over seeds, one per value."""
+        return np.array([stats.interval(row).mean if np.isfinite(row).any() else np.nan
+                         for row in self.metric(name)])
 
     def std(self, name: str) -> np.ndarray:
-        return np.nanstd(self.metric(name), axis=1)
+        """The sample standard deviation (ddof = 1) of `name` over seeds, one per value."""
+        return np.array([stats.sample_std(row) for row in self.metric(name)])
+
+    def intervals(self, name: str) -> list[stats.Interval]:
+        """The mean of `name` over seeds with its 95% interval, one per value."""
+        return [stats.interval(row) for row in self.metric(name)]
+
+    def half_width(self, name: str) -> np.ndarray:
+        """The half-width of the 95% interval of `name`'s mean, one per value (NaN for one seed)."""
+        return np.array([stats.interval(row).half_width if np.isfinite(row).any() else np.nan
+                         for row in self.metric(name)])
+
+    def at(self, value, name: str) -> np.ndarray:
+        """`name` at one value of the knob, one entry per seed."""
+        return self.metric(name)[self._index(value)]
+
+    def paired(self, name: str, value, baseline) -> stats.Interval:
+        """`name` at `value` minus `name` at `baseline`, paired by seed, with its 95% interval."""
+        return stats.paired_difference(self.at(value, name), self.at(baseline, name))
 
     def table(self) -> list[dict]:
-        """One row per value: mean and std over seeds of the main metrics."""
-        names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "loss_gap", "val_loss")
+        """One row per value: mean over seeds and half-width of its 95% interval."""
+        names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "loss_gap", "val_loss",
+                 "test_loss")
         rows = []
         for i, value in enumerate(self.values):
             row = {self.knob: value}
             for name in names:
                 row[name] = float(self.mean(name)[i])
-                row[f"{name}_std"] = float(self.std(name)[i])
+                row[f"{name}_ci95"] = float(self.half_width(name)[i])
             rows.append(row)
         return rows
+
+    def _index(self, value) -> int:
+        matches = [i for i, known in enumerate(self.values) if _hashable(known) == _hashable(value)]
+        if not matches:
+            raise KeyError(f"{value!r} is not among the swept values {self.values}")
+        return matches[0]
 
 
 def sweep(technique: str, values: Sequence, seeds: Sequence[int] | None = None, *,
@@ -298,7 +366,8 @@ def _check_run_fields(config: Experiment) -> None:
     if not isinstance(config.optimizer, str) or config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; use one of "
                          f"{', '.join(OPTIMIZERS)}")
-    check_seed(config.seed)
+    if config.seed is not None:
+        check_seed(config.seed)
 
 
 def _hashable(value):

@@ -57,15 +57,17 @@ def curves(runs, *, baseline=None, title: str | None = None, axes=None) -> plt.F
 
 def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | None = None,
           log: bool = False, ylabel: str | None = None, title: str | None = None) -> plt.Figure:
-    """Mean of `metric` against the swept knob with a ±1 standard deviation band over seeds."""
+    """Mean of `metric` over seeds against the swept knob, with a band for its 95% interval."""
     if ax is None:
         figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
     else:
         figure = ax.figure
     values = np.asarray(result.values, dtype=float)
-    mean, spread = result.mean(metric), result.std(metric)
+    mean, half_width = result.mean(metric), result.half_width(metric)
     line, = ax.plot(values, mean, marker="o", label=label or metric)
-    ax.fill_between(values, mean - spread, mean + spread, color=line.get_color(), alpha=0.2)
+    if np.isfinite(half_width).any():
+        ax.fill_between(values, mean - half_width, mean + half_width, color=line.get_color(),
+                        alpha=0.2)
     if log and (values > 0).all():
         earlier = ax.xaxis.get_major_locator()  # a sweep drawn before on these axes keeps its ticks
         earlier = earlier.locs if isinstance(earlier, FixedLocator) else ()
@@ -77,10 +79,20 @@ def sweep(result, metric: str = "generalization_gap", *, ax=None, label: str | N
         ax.set_xscale("symlog", linthresh=_smallest_positive(values))
     knob = f"{result.technique} strength" if result.knob == "strength" else result.knob
     ax.set(xlabel=knob.replace("_", " "), ylabel=ylabel or metric.replace("_", " "))
-    ax.set_title(f"mean ± std over {len(result.seeds)} seed(s)" if title is None else title,
-                 fontsize="small")
+    ax.set_title(band_caption(len(result.seeds)) if title is None else title, fontsize="small")
     ax.grid(alpha=0.3)
     return figure
+
+
+def band_caption(seeds: int) -> str:
+    """What a sweep's band shows, for titles and captions.
+
+    >>> band_caption(5)
+    'mean over 5 seeds, band: 95% interval of the mean'
+    """
+    if seeds < 2:
+        return "one seed: no interval"
+    return f"mean over {seeds} seeds, band: 95% interval of the mean"
 
 
 def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None, *,

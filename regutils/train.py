@@ -62,7 +62,8 @@ class History:
         return {
             "train_loss": record["train_loss"], "val_loss": record["val_loss"],
             "train_acc": record["train_acc"], "val_acc": record["val_acc"],
-            "test_acc": self.test_acc, "generalization_gap": record["train_acc"] - record["val_acc"],
+            "test_loss": self.test_loss, "test_acc": self.test_acc,
+            "generalization_gap": record["train_acc"] - record["val_acc"],
             "loss_gap": record["val_loss"] - record["train_loss"],
             "epochs": len(self.records), "seconds": sum(self["seconds"]),
             "data_source": self.data_source,

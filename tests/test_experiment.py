@@ -141,7 +141,7 @@ def test_sweep_shapes_and_table(fresh_cache):
     assert result.metric("val_acc").shape == (2, 2)
     assert not torch.isnan(torch.tensor(result.metric("val_acc"))).any()
     row = result.table()[1]
-    assert row["strength"] == 0.5 and 0 <= row["val_acc"] <= 1 and "val_acc_std" in row
+    assert row["strength"] == 0.5 and 0 <= row["val_acc"] <= 1 and row["val_acc_ci95"] > 0
 
 
 def test_sweep_checks_all_values_before_training(fresh_cache):
@@ -173,3 +173,24 @@ def test_sweep_over_training_set_size(fresh_cache):
     assert [row["train_size"] for row in result.table()] == [100, 200]
     with pytest.raises(ValueError, match="unknown knob 'width'"):
         ru.sweep("none", [1], knob="width")
+
+
+def test_the_cache_key_follows_the_training_code_not_the_plotting_code(tmp_path):
+    import pathlib
+    import shutil
+    copy = tmp_path / "regutils"
+    shutil.copytree(pathlib.Path(experiment_module.__file__).parent, copy)
+    hashed = experiment_module.training_code_hash.__wrapped__  # uncached: the files change below
+    before = hashed(copy)
+    assert before == experiment_module.training_code_hash()
+    (copy / "plots.py").write_text((copy / "plots.py").read_text() + "\n# a new figure\n")
+    assert hashed(copy) == before
+    (copy / "train.py").write_text((copy / "train.py").read_text() + "\n# a changed loop\n")
+    assert hashed(copy) != before
+
+
+def test_a_cached_entry_records_what_its_result_depends_on(fresh_cache):
+    ru.Experiment("l2", 1e-3, profile="quick").run()
+    entry = json.loads(next(fresh_cache.glob("*.json")).read_text())
+    assert entry["torch"] == torch.__version__ and len(entry["training_code"]) == 16
+    assert entry["profile"]["val_size"] == 500 and entry["experiment"]["seed"] == 0

@@ -220,7 +220,7 @@ def explicit_cases() -> list[BadInput]:
         bad("load train_size too large", lambda: load(train_size=10**7), "train_size=10000000",
             "pass train_size <="),
         bad("load val_size too large", lambda: load(val_size=10**7), "val_size=10000000",
-            "images for training and validation"),
+            "validation images"),
         bad("load test_size too large", lambda: load(test_size=10**7), "test_size=10000000",
             "pass test_size <="),
         bad("load seed -1", lambda: load(train_size=10, seed=-1), "-1", "[0, 2**63)"),
