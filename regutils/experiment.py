@@ -15,7 +15,7 @@ import torch
 
 from . import cache, stats
 from .data import (MNISTSplit, check_fold, check_label_noise, check_seed, cross_validation_fold,
-                   held_out_sizes, load_mnist, with_label_noise)
+                   pool_sizes, load_mnist, with_label_noise)
 from .devices import resolve_device
 from .models import MODELS, _check_widths
 from .profiles import get_profile
@@ -105,7 +105,7 @@ class Experiment:
         """The split this experiment trains on: its fold, its flipped training labels, if any."""
         config = self.resolved()
         profile = get_profile(config.profile)
-        available = held_out_sizes()  # the profile's sizes are caps: the offline sets are smaller
+        available = pool_sizes()  # the profile's sizes are caps: the offline sets are smaller
         data = load_mnist(config.train_size, val_size=_at_most(profile.val_size, available["val"]),
                           test_size=_at_most(profile.test_size, available["test"]),
                           seed=config.seed, device=device)
@@ -283,7 +283,7 @@ class SweepResult:
         return stats.paired_difference(self.at(value, name), self.at(baseline, name))
 
     def table(self) -> list[dict]:
-        """One row per value: mean over seeds and half-width of its 95% interval."""
+        """One row per value: mean over seeds, sample std and half-width of the 95% interval."""
         names = ("train_acc", "val_acc", "test_acc", "generalization_gap", "loss_gap", "val_loss",
                  "test_loss")
         rows = []
@@ -291,6 +291,7 @@ class SweepResult:
             row = {self.knob: value}
             for name in names:
                 row[name] = float(self.mean(name)[i])
+                row[f"{name}_std"] = float(self.std(name)[i])
                 row[f"{name}_ci95"] = float(self.half_width(name)[i])
             rows.append(row)
         return rows

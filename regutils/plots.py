@@ -339,3 +339,31 @@ def ablation(results: Mapping, metrics: Sequence[str] = ("val_acc", "test_acc", 
     axes[0].set_ylim(len(results) - 0.5, -0.5)  # the first configuration on top
     axes[-1].legend(fontsize="small", loc="best")
     return figure
+
+
+def reliability(reports: Mapping[str, list[dict]], *, ax=None,
+                title: str | None = None) -> plt.Figure:
+    """Reliability diagram: accuracy against confidence per bin, one line per labelled model.
+
+    `reports` maps a label to the rows of `calibration.reliability`; the diagonal is perfect
+    calibration, and a line below it is overconfident.
+
+    >>> from regutils import calibration
+    >>> rows = calibration.reliability(torch.tensor([[0.9, 0.1], [0.3, 0.7]]), torch.tensor([0, 0]))
+    >>> figure = reliability({"model": rows})
+    """
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(4.2, 4.0), layout="constrained")
+    else:
+        figure = ax.figure
+    ax.plot([0, 1], [0, 1], color=BASELINE_COLOR, linestyle=":", label="calibrated")
+    for index, (label, rows) in enumerate(reports.items()):
+        ax.plot([row["confidence"] for row in rows], [row["accuracy"] for row in rows],
+                marker="o", color=f"C{index}", label=label)
+    ax.set(xlabel="confidence (probability of the predicted class)",
+           ylabel="accuracy of those answers", xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    if title:
+        ax.set_title(title, fontsize="small")
+    return figure

@@ -21,17 +21,38 @@ def data():
 ROOT = Path(__file__).parent.parent
 
 
+BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "bibliography.md", "teachers.md",
+              "references.bib", "LICENSE", "chapters", "_static")
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
-    """The book built once per test session as readers get it: its HTML folder and build log."""
+    """The book re-executed from its code, then built as readers get it: HTML folder and build log.
+
+    Every chapter is executed afresh (strict claims, the default profile, an empty run cache) in
+    a copy of the book, so the pages prove that the code makes the numbers; the build itself then
+    executes nothing, as README command 1 does.
+    """
+    from regutils import execute as executor
     if shutil.which("jupyter-book") is None:
         pytest.fail("jupyter-book is not installed: run `pip install -r requirements.txt`")
     output = tmp_path_factory.mktemp("book")
-    env = {**os.environ, "REGUTILS_PROFILE": "default",  # the book as readers get it
-           "REGUTILS_CACHE": str(output / "runs")}
-    done = subprocess.run(["jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going",
+    copy = output / "source"
+    copy.mkdir()
+    for name in BOOK_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns(
+                ".ipynb_checkpoints", "*.failed.ipynb"))
+        elif source.exists():
+            shutil.copy2(source, copy / name)
+    results = executor.execute_all(executor.chapters(copy), jobs=2, cache=output / "runs",
+                               environment={"REGUTILS_PROFILE": "default"})
+    failed = [r for r in results if not r["ok"]]
+    assert not failed, "\n\n".join(f"{r['chapter']}: {r.get('error', '')}" for r in failed)
+    done = subprocess.run(["jupyter-book", "build", str(copy), "-W", "-n", "--keep-going",
                            "--path-output", str(output)],
-                          capture_output=True, text=True, env=env, timeout=1800)
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return output / "_build" / "html", done.stdout + done.stderr
 

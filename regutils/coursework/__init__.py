@@ -6,8 +6,9 @@ any profile, seed or data source. Each chapter's checks live in a module of thei
 """
 from . import (augmentation, batch_norm, combining, dropout, early_stopping, layer_norm, noise,
                penalties, tuning, weight_decay)
-from .overfitting import check_best_epoch, check_final_gap, check_rising_fraction
+from .overfitting import (check_best_epoch, check_final_gap, check_lowest_epochs,
+                          check_rising_fraction)
 
-__all__ = ["check_final_gap", "check_best_epoch", "check_rising_fraction", "penalties",
+__all__ = ["check_final_gap", "check_best_epoch", "check_lowest_epochs", "check_rising_fraction", "penalties",
            "weight_decay", "dropout", "batch_norm", "layer_norm", "noise", "early_stopping",
            "augmentation", "combining", "tuning"]

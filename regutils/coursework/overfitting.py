@@ -64,9 +64,54 @@ def check_best_epoch(run, epoch: int) -> None:
            "find the smallest value in history['val_loss'] and give its epoch")
 
 
-def check_rising_fraction(run, fraction: float) -> None:
-    """Check `fraction`: the share of epochs after the first in which validation loss went up."""
+def check_lowest_epochs(epochs) -> None:
+    """Check `epochs`: per seed of the profile, the epoch of the baseline's lowest validation loss.
+
+    The baseline runs are recomputed (or recalled from the cache) here, so the check does not
+    rest on runs the student made.
+    """
+    from ..experiment import Experiment
+    from ..profiles import get_profile
+
+    seeds = get_profile().seeds
+    if isinstance(epochs, (str, bytes)) or not hasattr(epochs, "__len__"):
+        _wrong(f"lowest_epochs should be a list with one epoch per seed, got {epochs!r}",
+               f"make a list of {len(seeds)} numbers, one for each run in `baselines`")
+    if len(epochs) != len(seeds):
+        _wrong(f"lowest_epochs has {len(epochs)} entries, but there are {len(seeds)} seeds",
+               "give one epoch for each run in `baselines`, in the same order")
+    for seed, epoch in zip(seeds, epochs):
+        history = Experiment(seed=seed).run().history
+        try:
+            _quietly(check_best_epoch, history, epoch)
+        except AssertionError as wrong:
+            raise AssertionError(f"seed {seed}: {wrong}") from None
+    found = [int(epoch) for epoch in epochs]
+    _correct(f"the lowest validation loss came after epochs {found}: from {min(found)} to "
+             f"{max(found)}, depending on the seed alone")
+
+
+def _quietly(check, *arguments) -> None:
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        check(*arguments)
+
+
+def check_rising_fraction(run, fraction: float, train_size: int | None = None) -> None:
+    """Check `fraction`: the share of epochs after the first in which validation loss went up.
+
+    With `train_size`, the run must be the baseline trained on that many images (the check
+    recomputes it), so the fraction of another run does not pass.
+    """
     history = _history(run)
+    if train_size is not None:
+        from ..experiment import Experiment
+        reference = Experiment(train_size=train_size).run().history
+        strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h.records]
+        if strip(history) != strip(reference):
+            _wrong(f"that is not the history of the baseline on {train_size} training images",
+                   f"run ru.Experiment(train_size={train_size}).run() and use its .history")
     answer = _number("fraction", fraction)
     val_loss = history["val_loss"]
     if len(val_loss) < 2:
