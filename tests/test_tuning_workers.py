@@ -77,9 +77,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def postgres_server():
-    """A fresh PostgreSQL cluster in a temporary folder for this test session, removed after."""
+    """A fresh PostgreSQL cluster in a temporary folder for these tests, stopped and removed after
+    them (not at the end of the whole suite)."""
     try:
         import psycopg  # noqa: F401 (the driver SQLAlchemy uses for postgresql+psycopg://)
     except ImportError:
@@ -316,7 +317,10 @@ def test_a_missing_database_is_named_with_the_command_that_makes_it(postgres_ser
 
 
 def test_an_unreachable_server_is_named_at_once(capsys):
-    pytest.importorskip("psycopg", reason='the PostgreSQL driver: pip install "psycopg[binary]"')
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        unavailable('the PostgreSQL driver is missing: pip install "psycopg[binary]"')
     port = free_port()  # nothing listens there
     started = time.monotonic()
     assert main(tune_argv(f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{port}/optuna")) == 2
