@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=None,
                       help="the sampler's seed (default: a different one in each worker)")
     tune.add_argument("--worker", default=None, help="this worker's name (default: HOST:PID)")
+    tune.add_argument("--heartbeat", type=int, default=None, metavar="SECONDS",
+                      help="a running trial says it is alive this often; one silent for twice "
+                           "as long is marked failed (default: 30; the same in every worker)")
+    tune.add_argument("--status", action="store_true",
+                      help="run no trial: print the summary of the existing study (trials by "
+                           "state and by worker, the best so far) and exit")
     return cli
 
 
@@ -82,11 +88,19 @@ def _tune(arguments) -> int:
 
     worker = arguments.worker or tuning.default_worker()
     try:
+        if arguments.status:
+            if arguments.storage is None:
+                raise ValueError("--status reads a study kept in a database: pass its --storage")
+            print(json.dumps(tuning.summary(tuning.load(arguments.storage, arguments.study))))
+            return 0
         space = (dict(tuning.parse_parameter(text) for text in arguments.param)
                  if arguments.param else tuning.DEFAULT_SPACE)
+        heartbeat = arguments.heartbeat
+        if heartbeat is None:
+            heartbeat = tuning.HEARTBEAT_SECONDS
         study = tuning.tune(space, arguments.trials, base=Experiment(profile=arguments.profile),
                             storage=arguments.storage, study_name=arguments.study,
-                            seed=arguments.seed, worker=worker)
+                            seed=arguments.seed, worker=worker, heartbeat_seconds=heartbeat)
     except (ValueError, TypeError, DataError, TrainingDiverged) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

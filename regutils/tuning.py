@@ -13,8 +13,10 @@ import dataclasses
 import json
 import os
 import random
+import re
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -28,7 +30,12 @@ from .train import Callback, History
 STORAGE_FORMS = ("none (in memory)", "sqlite:///FILE.db (one machine, several processes)",
                  "postgresql://USER:PASSWORD@HOST/DATABASE or mysql://... (several machines)")
 SQLITE_WAIT_SECONDS = 60  # how long a worker waits for another one's write before giving up
+CONNECT_SECONDS = 10  # how long a worker waits for a database server to answer
 STORAGE_ATTEMPTS = 5
+HEARTBEAT_SECONDS = 30  # a running trial says it is alive this often; silent for twice as long, it
+                        # is marked failed (its worker was killed or lost its machine)
+DRIVERS = {"psycopg": '"psycopg[binary]"', "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL",
+           "MySQLdb": "mysqlclient"}  # the pip package of each database driver SQLAlchemy imports
 
 
 # --- k-fold cross-validation ------------------------------------------------------------------
@@ -189,10 +196,15 @@ class ReportToTrial(Callback):
 
 # --- studies ------------------------------------------------------------------------------------
 
-def open_storage(url: str | None):
+def open_storage(url: str | None, heartbeat_seconds: int | None = None):
     """The Optuna storage behind `url`: None (in memory), sqlite:///FILE.db, or a server's URL.
 
+    With `heartbeat_seconds`, a worker's running trial marks itself alive that often, and one
+    silent for twice as long is marked failed by the next worker that starts a trial.
     SQLite waits up to a minute for another worker's write instead of failing at once.
+
+    >>> open_storage(None) is None
+    True
     """
     import optuna
 
@@ -201,31 +213,76 @@ def open_storage(url: str | None):
     if not isinstance(url, str):
         raise TypeError(f"storage must be a URL string or None, got {url!r}")
     scheme = url.partition("://")[0].split("+")[0]
-    options = {}
     if scheme == "sqlite" and url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        options = {"engine_kwargs": {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}}}
-    elif scheme not in ("postgresql", "mysql") or "://" not in url:
+        connect_args = {"timeout": SQLITE_WAIT_SECONDS}
+    elif scheme in ("postgresql", "mysql") and "://" in url:
+        connect_args = {"connect_timeout": CONNECT_SECONDS}
+    else:
         raise ValueError(f"unknown storage {_without_password(url)!r}; use one of: "
                          f"{'; '.join(STORAGE_FORMS)}")
+    options = {"engine_kwargs": {"connect_args": connect_args},
+               "heartbeat_interval": heartbeat_seconds}
     for attempt in range(1, STORAGE_ATTEMPTS + 1):
         try:
-            return optuna.storages.RDBStorage(url, **options)
+            with warnings.catch_warnings():  # the heartbeat is marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **options)
         except ImportError as missing:
-            raise ValueError(f"the storage {_without_password(url)} needs a database driver: "
-                             f"{missing}. Install it, e.g. `pip install psycopg2-binary` for "
-                             "PostgreSQL") from missing
+            driver = getattr(missing.__cause__, "name", None) or "its database driver"
+            raise ValueError(f"the storage {_without_password(url)} needs {driver}, which is not "
+                             f"installed: `pip install {DRIVERS.get(driver, driver)}`") from missing
         except Exception as failure:  # SQLAlchemy's: no such folder, server, user or database
-            if attempt == STORAGE_ATTEMPTS:
-                raise ValueError(f"cannot open the storage {_without_password(url)}: "
-                                 f"{type(failure).__name__}: {failure}") from failure
-            # Two workers starting together both create the tables and one of them loses the
-            # race ("table ... already exists"); a moment later the tables are there to use.
+            if attempt == STORAGE_ATTEMPTS or not _lost_creation_race(failure):
+                raise _storage_error(url, failure) from failure
             time.sleep(0.2 * attempt + random.random() * 0.2)
+
+
+def _lost_creation_race(failure: Exception) -> bool:
+    """True if `failure` says another worker created the study's tables at the same moment.
+
+    All workers that start together on an empty database create the tables; all but one lose
+    ("already exists", or in PostgreSQL a duplicate key in its catalog of types), and a moment
+    later the tables are there to use.
+    """
+    text = str(failure).lower()
+    return any(sign in text for sign in ("already exists", "duplicate key", "unique constraint"))
+
+
+def _storage_error(url: str, failure: Exception) -> ValueError:
+    """What went wrong opening the storage at `url`, and what in the URL or server to fix."""
+    reason = " ".join(str(getattr(failure, "orig", None) or failure).split())
+    try:
+        from sqlalchemy.engine import make_url
+        parts = make_url(url)
+        host, user, database = parts.host or "localhost", parts.username, parts.database
+        where = f"{host}:{parts.port}" if parts.port else host
+        server = f"-h {host} {f'-p {parts.port} ' if parts.port else ''}-U {user}"
+    except Exception:  # not even a URL: the reason says so
+        where = host = user = database = server = "?"
+    credentials = f"check the user ({user}) and password in the URL"
+    unreachable = (f"check the host and port ({where}) in the URL, and that the server is "
+                   "running and accepts connections from this machine")
+    hints = [  # (a sign in the reason, what to do), first match wins
+        ("password authentication failed|access denied", credentials),
+        ('role ".*" does not exist', f"create the user on the server (`createuser --pwprompt "
+                                     f"{user}`) or fix the user in the URL"),
+        ('database ".*" does not exist|unknown database',
+         f"create the database (`createdb {server} {database}`) or fix its name in the URL"),
+        ("connection refused|timeout", unreachable),
+        ("resolve host|translate host name", f"check the host name ({host}) in the URL"),
+        ("unable to open database file", "check that the SQLite file's folder exists and is "
+                                         "writable"),
+    ]
+    hint = next((hint for sign, hint in hints if re.search(sign, reason, re.IGNORECASE)),
+                "check the URL and the database server")
+    return ValueError(f"cannot open the storage {_without_password(url)}: "
+                      f"{type(failure).__name__}: {reason}; {hint}")
 
 
 def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
          storage: str | None = None, study_name: str = "regutils", seed: int | None = 0,
-         worker: str | None = None, startup_trials: int = 10, warmup_epochs: int | None = None):
+         worker: str | None = None, startup_trials: int = 10, warmup_epochs: int | None = None,
+         heartbeat_seconds: int = HEARTBEAT_SECONDS):
     """Run `n_trials` trials of a study that maximizes validation accuracy; return the study.
 
     Each trial trains `base` (the baseline of the current profile by default) with every
@@ -233,6 +290,8 @@ def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
     ends trials whose validation accuracy after an epoch lies below the median of earlier trials
     at that epoch (never in the first `warmup_epochs`, half the epochs by default). Workers that
     pass the same `storage` and `study_name` share one study; each marks its trials `worker`.
+    A trial whose worker stopped (killed, or its machine lost) is marked failed once it has sent
+    no heartbeat for twice `heartbeat_seconds`.
 
     >>> study = tune({"dropout": (0.0, 0.5)}, 4, base=Experiment(profile="quick"))  # doctest: +SKIP
     >>> study.best_params                                                          # doctest: +SKIP
@@ -242,16 +301,23 @@ def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
     space = check_space(space)
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
         raise ValueError(f"n_trials must be a whole number >= 0, got {n_trials!r}")
+    if (isinstance(heartbeat_seconds, bool) or not isinstance(heartbeat_seconds, int)
+            or heartbeat_seconds < 1):
+        raise ValueError(f"heartbeat_seconds must be a whole number >= 1, got "
+                         f"{heartbeat_seconds!r}")
     base = (base or Experiment()).resolved()
     with_strengths(base, {name: bounds.low for name, bounds in space.items()})  # no clash with base
     warmup = base.epochs // 2 if warmup_epochs is None else warmup_epochs
     worker = worker or default_worker()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _open_study(
-        study_name, open_storage(storage),
+        study_name, open_storage(storage, heartbeat_seconds),
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup + 1))
-    _claim(study, base, space)
+    _claim(study, {"base": dataclasses.asdict(base),
+                   "space": {name: [r.low, r.high, r.log] for name, r in space.items()},
+                   "heartbeat_seconds": heartbeat_seconds})
+    _fail_stale_trials(study)
 
     def objective(trial) -> float:
         trial.set_user_attr("worker", worker)
@@ -270,20 +336,49 @@ def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
     return study
 
 
+def load(storage: str, study_name: str = "regutils"):
+    """The study `study_name` kept in `storage`, its stopped workers' trials marked failed.
+
+    Unlike `tune`, this never makes a study: a name or file that holds none is refused.
+
+    >>> study = load("sqlite:///study.db", "mnist")  # doctest: +SKIP
+    >>> summary(study)["workers"]                    # doctest: +SKIP
+    """
+    import optuna
+
+    if not isinstance(storage, str):
+        raise TypeError(f"storage must be a URL string, got {storage!r}")
+    sqlite_file = storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else None
+    if sqlite_file and not os.path.exists(sqlite_file):
+        raise ValueError(f"no study file {sqlite_file!r}: check the path in {storage!r}")
+    opened = open_storage(storage)
+    names = optuna.get_all_study_names(opened)
+    if study_name not in names:
+        raise ValueError(f"no study {study_name!r} in {_without_password(storage)}; it holds "
+                         f"{', '.join(map(repr, names)) or 'no study yet'}")
+    heartbeat = optuna.load_study(study_name=study_name, storage=opened).user_attrs.get(
+        "heartbeat_seconds")
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage, heartbeat))
+    _fail_stale_trials(study)
+    return study
+
+
 def default_worker() -> str:
     """A name for this process that differs between processes and machines: HOST:PID."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def summary(study, worker: str | None = None) -> dict:
-    """Counts of the study's trials by state, the best value and strengths, and `worker`'s share."""
+    """Counts of the study's trials by state and by worker, the best value and strengths."""
     states = [trial.state.name for trial in study.trials]
     finished = [t for t in study.trials if t.state.name == "COMPLETE"]
     best = max(finished, key=lambda t: t.value) if finished else None
-    return {"study": study.study_name, "worker": worker,
-            "worker_trials": sum(t.user_attrs.get("worker") == worker for t in study.trials),
+    workers = [t.user_attrs.get("worker") for t in study.trials]
+    return {"study": study.study_name, "worker": worker, "worker_trials": workers.count(worker),
             "trials": len(states), "complete": states.count("COMPLETE"),
             "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
+            "running": states.count("RUNNING"),
+            "workers": {name: workers.count(name) for name in dict.fromkeys(workers)},
             "best_val_acc": best and best.value, "best_params": best and best.params}
 
 
@@ -306,17 +401,34 @@ def _open_study(name: str, storage, **options):
                                load_if_exists=True, **options)
 
 
-def _claim(study, base: Experiment, space: dict[str, Range]) -> None:
-    """Record what the study tunes; refuse a worker whose base or space differs from it."""
-    described = {"base": json.loads(json.dumps(dataclasses.asdict(base))),
-                 "space": {name: [r.low, r.high, r.log] for name, r in space.items()}}
+def _claim(study, settings: dict) -> None:
+    """Record what the study tunes and how; refuse a worker whose `settings` differ from it.
+
+    Nothing is written to a study that refuses the worker.
+    """
+    described = json.loads(json.dumps(settings))  # as the storage gives it back: lists, not tuples
     for key, value in described.items():
         recorded = study.user_attrs.get(key)
-        if recorded is None:
-            study.set_user_attr(key, value)
-        elif recorded != value:
+        if recorded is not None and recorded != value:
+            if isinstance(recorded, dict) and isinstance(value, dict):  # show what differs only
+                differ = [name for name in {**recorded, **value}
+                          if recorded.get(name) != value.get(name)]
+                recorded, value = ({name: side.get(name) for name in differ}
+                                   for side in (recorded, value))
             raise ValueError(f"study {study.study_name!r} was made with {key} {recorded}, but this "
                              f"worker has {value}; use the same settings or another study name")
+    for key, value in described.items():
+        if study.user_attrs.get(key) is None:
+            study.set_user_attr(key, value)
+
+
+def _fail_stale_trials(study) -> None:
+    """Mark failed the running trials whose worker sent no heartbeat for two intervals."""
+    import optuna
+
+    with warnings.catch_warnings():  # Optuna marks it experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def _without_password(url: str) -> str:
@@ -329,4 +441,4 @@ def _without_password(url: str) -> str:
 
 __all__ = ["CVResult", "cross_validate", "Range", "check_space", "parse_parameter",
            "DEFAULT_SPACE", "suggest", "with_strengths", "ReportToTrial", "open_storage", "tune",
-           "best_experiment", "trial_experiment", "summary", "default_worker"]
+           "load", "best_experiment", "trial_experiment", "summary", "default_worker"]

@@ -150,7 +150,7 @@ def test_integer_strengths_are_suggested_as_integers():
 @pytest.mark.parametrize("url, message", [
     ("study.db", "unknown storage 'study.db'"), ("sqlite://", "unknown storage"),
     ("redis://localhost", "unknown storage"),
-    ("postgresql://me:secret@localhost/db", "psycopg2|cannot open"),
+    ("postgresql://me:secret@localhost/db", "psycopg|cannot open"),
 ])
 def test_bad_storage_urls_get_clear_errors(url, message):
     with pytest.raises(ValueError, match=message) as refused:
@@ -263,6 +263,8 @@ def test_two_worker_processes_share_one_study_and_lose_no_trial(tmp_path):
     (["tune", "--param", "magic=0:1", "--profile", "quick"], "unknown parameter 'magic'"),
     (["tune", "--storage", "study.db", "--profile", "quick"], "unknown storage 'study.db'"),
     (["tune", "--trials", "-1", "--profile", "quick"], "n_trials must be a whole number >= 0"),
+    (["tune", "--heartbeat", "0", "--profile", "quick"],
+     "heartbeat_seconds must be a whole number >= 1"),
 ])
 def test_tune_command_refuses_bad_input(argv, message, capsys):
     assert main(argv) == 2
