@@ -3,7 +3,7 @@ import torch
 
 import regutils as ru
 from regutils.train import evaluate
-from tests.conftest import same_records, tiny_model
+from tests.helpers import same_records, tiny_model
 
 RECORD_KEYS = {"epoch", "objective", "penalty", "train_loss", "train_acc", "val_loss", "val_acc",
                "weight_norm", "seconds"}
