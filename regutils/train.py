@@ -77,7 +77,11 @@ class History:
 
 
 class Callback:
-    """Hooks called once per run and once per epoch; `on_epoch_end` returns True to stop."""
+    """Hooks called once per run and once per epoch; `on_epoch_end` returns True to stop.
+
+    `on_train_end` is called however training ends: finished, stopped by a callback, interrupted
+    by Ctrl-C, diverged, or ended by an error a callback raised (a pruned Optuna trial).
+    """
 
     def on_train_begin(self, model: nn.Module, history: History) -> None:
         pass
@@ -273,8 +277,8 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         torch.set_num_threads(threads_before)
         if bar is not None:
             bar.close()
-    for callback in callbacks:
-        callback.on_train_end(model, history)
+        for callback in callbacks:  # however training ended, diverged or raising included
+            callback.on_train_end(model, history)
     history.test_loss, history.test_acc = evaluate(model, data.x_test, data.y_test)
     return history
 
@@ -293,19 +297,26 @@ def cpu_threads() -> int:
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, regularizers: Sequence[Regularizer] = ()):
-    """One optimizer step on the batch `(x, y)` through every regularizer's hooks, in order.
+    """One optimizer step on the batch `(x, y)` through every regularizer's hooks, phase by phase.
 
-    Returns the objective (data loss plus penalty) and the penalty, both detached.
+    Returns the objective (data loss plus penalty) and the penalty, both detached. The phases and
+    their order are the contract in `regutils.regularizers`.
     """
     for regularizer in regularizers:
         x, y = regularizer.transform(x, y)
-    for regularizer in regularizers:
-        regularizer.before_forward(model)
-    data_loss = F.cross_entropy(model(x), y)
-    penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
-    objective = data_loss + penalty
-    optimizer.zero_grad(set_to_none=True)
-    objective.backward()
+    perturbed = []
+    try:
+        for regularizer in regularizers:
+            perturbed.append(regularizer)  # before the call: a hook failing halfway is undone too
+            regularizer.before_forward(model)
+        data_loss = F.cross_entropy(model(x), y)
+        penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
+        objective = data_loss + penalty
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+    finally:  # even if the forward or backward pass raised: never keep perturbed weights
+        for regularizer in reversed(perturbed):
+            regularizer.after_backward(model)
     for regularizer in regularizers:
         regularizer.before_step(model, optimizer)
     optimizer.step()

@@ -1,7 +1,10 @@
+import copy
+
 import pytest
 import torch
 
 import regutils as ru
+from regutils import train
 from regutils.train import evaluate
 from tests.helpers import same_records, tiny_model
 
@@ -26,6 +29,9 @@ class Recorder(ru.Regularizer):
     def penalty(self, model):
         self.calls.append("penalty")
         return 0.0
+
+    def after_backward(self, model):
+        self.calls.append("after_backward")
 
     def before_step(self, model, optimizer):
         self.calls.append("before_step")
@@ -57,8 +63,8 @@ def test_train_metrics_are_measured_in_eval_mode_on_clean_data(data):
 def test_hooks_run_in_order_on_training_batches_only(data):
     recorder = Recorder()
     ru.fit(tiny_model(), data, epochs=1, batch_size=100, regularizers=[recorder])
-    assert recorder.calls[:5] == ["transform", "before_forward", "penalty", "before_step",
-                                  "after_step"]
+    assert recorder.calls[:6] == ["transform", "before_forward", "penalty", "after_backward",
+                                  "before_step", "after_step"]
     assert recorder.batch_images == 300  # validation and test never pass through the hooks
 
 
@@ -112,10 +118,30 @@ def test_ctrl_c_returns_the_history_so_far(data, capsys):
     assert "interrupted after 2 finished epoch(s)" in capsys.readouterr().err
 
 
-def test_a_diverging_run_stops_with_a_clear_message(data):
+class Ends(ru.Callback):
+    def __init__(self):
+        self.ended = 0
+
+    def on_train_end(self, model, history):
+        self.ended += 1
+
+
+def test_a_diverging_run_stops_with_a_clear_message_and_ends_the_callbacks(data):
+    ends = Ends()
     with pytest.raises(ru.TrainingDiverged, match="lower the learning rate") as stopped:
-        ru.fit(tiny_model(), data, epochs=5, optimizer="sgd", lr=1e12)
+        ru.fit(tiny_model(), data, epochs=5, optimizer="sgd", lr=1e12, callbacks=[ends])
     assert isinstance(stopped.value.history, ru.History)
+    assert ends.ended == 1
+
+
+def test_a_callback_raising_still_ends_every_callback(data):
+    class Prune(ru.Callback):  # as an Optuna pruner does
+        def on_epoch_end(self, model, history):
+            raise RuntimeError("pruned")
+    stopper, ends = ru.EarlyStopping(patience=5), Ends()
+    with pytest.raises(RuntimeError, match="pruned"):
+        ru.fit(tiny_model(), data, epochs=3, callbacks=[stopper, Prune(), ends])
+    assert ends.ended == 1
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -174,3 +200,53 @@ def test_weight_norm_is_recorded_and_shrinks_under_strong_decay(data):
     model = tiny_model()
     expected = torch.cat([w.flatten() for w in ru.regularizers.weights(model)]).norm().item()
     assert ru.train.weight_norm(model) == pytest.approx(expected, rel=1e-6)
+
+
+class Raises(torch.nn.Module):
+    """A model whose forward pass (or, with `in_backward`, backward pass) fails."""
+
+    def __init__(self, model, in_backward=False):
+        super().__init__()
+        self.model, self.in_backward = model, in_backward
+
+    def forward(self, x):
+        out = self.model(x)
+        if not self.in_backward:
+            raise RuntimeError("forward failed")
+
+        def fail(grad):
+            raise RuntimeError("backward failed")
+        out.register_hook(fail)
+        return out
+
+
+@pytest.mark.parametrize("in_backward", [False, True], ids=["forward", "backward"])
+def test_a_failing_step_never_leaves_perturbed_weights(data, in_backward):
+    model = Raises(tiny_model(), in_backward)
+    clean = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    noises = [ru.WeightNoise(0.5), ru.WeightNoise(0.5)]
+    with pytest.raises(RuntimeError, match="failed"):
+        train.train_step(model, optimizer, data.x_train[:8], data.y_train[:8], noises)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, clean[name]), name
+
+
+def test_stacked_perturbations_are_undone_in_reverse_order(data):
+    model = tiny_model()
+    clean = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # the step changes nothing
+    train.train_step(model, optimizer, data.x_train[:8], data.y_train[:8],
+                     [ru.WeightNoise(0.5), ru.InputNoise(0.1), ru.WeightNoise(0.5)])
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, clean[name]), name
+
+
+@pytest.mark.parametrize("order", ["decay first", "noise first"])
+def test_decoupled_decay_survives_weight_noise_in_either_order(data, order):
+    """The issue's measurement: the decay was lost when it came first (w/w0 = 1.00, not 0.56)."""
+    hooks = [ru.DecoupledWeightDecay(50.0), ru.WeightNoise(0.01)]
+    noise_only = ru.fit(tiny_model(), data, epochs=2, regularizers=[ru.WeightNoise(0.01)])
+    both = ru.fit(tiny_model(), data, epochs=2,
+                  regularizers=hooks if order == "decay first" else hooks[::-1])
+    assert both["weight_norm"][-1] < 0.8 * noise_only["weight_norm"][-1]
