@@ -1,6 +1,7 @@
 """The one training loop, its per-epoch history, and callbacks such as early stopping."""
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -157,7 +158,13 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters)."""
+    """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters).
+
+    The named ones use torch's fused kernels where this torch has them for the model's device.
+
+    >>> make_optimizer(nn.Linear(3, 2), "sgd", lr=0.1).param_groups[0]["weight_decay"]
+    0.0
+    """
     if callable(optimizer):
         return optimizer(model.parameters())
     if optimizer not in OPTIMIZERS:
@@ -165,12 +172,16 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
                          "or a callable that takes the parameters")
     lr = check_learning_rate(lr)
     groups = parameter_groups(model, check_strength("weight_decay", weight_decay))
+    kind = OPTIMIZERS[optimizer]
     device = next(model.parameters()).device.type
-    if device in ("cpu", "cuda"):
+    if device in ("cpu", "cuda") and "fused" in inspect.signature(kind).parameters:
         # one fused kernel per step instead of a Python loop over the parameters: about a fifth
         # of a small model's CPU epoch (benchmarks/README.md)
-        return OPTIMIZERS[optimizer](groups, lr=lr, fused=True)
-    return OPTIMIZERS[optimizer](groups, lr=lr)
+        try:
+            return kind(groups, lr=lr, fused=True)
+        except RuntimeError:  # torch before 2.4 has the option but no fused kernels for the CPU
+            pass
+    return kind(groups, lr=lr)
 
 
 def check_learning_rate(lr: float) -> float:

@@ -250,3 +250,39 @@ def test_decoupled_decay_survives_weight_noise_in_either_order(data, order):
     both = ru.fit(tiny_model(), data, epochs=2,
                   regularizers=hooks if order == "decay first" else hooks[::-1])
     assert both["weight_norm"][-1] < 0.8 * noise_only["weight_norm"][-1]
+
+
+class NoFusedKernels(torch.optim.Adam):
+    """Adam as torch before 2.4 has it on the CPU: the option exists, the kernels do not."""
+
+    def __init__(self, params, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be floating point "
+                               "Tensors of supported devices: ['cuda']")
+        super().__init__(params, lr=lr)
+
+
+class NoFusedOption(torch.optim.Adam):
+    """Adam as torch before the option existed: `fused=` is an unexpected keyword."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+
+
+def test_fused_kernels_are_used_where_this_torch_has_them():
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+        has_them = True
+    except (TypeError, RuntimeError):
+        has_them = False
+    assert bool(train.make_optimizer(tiny_model(), "adam", 1e-3).defaults.get("fused")) is has_them
+
+
+@pytest.mark.parametrize("older", [NoFusedKernels, NoFusedOption])
+def test_without_fused_kernels_training_falls_back_to_the_same_result(data, monkeypatch, older):
+    fused = ru.fit(tiny_model(), data, epochs=2)
+    monkeypatch.setitem(train.OPTIMIZERS, "adam", older)
+    assert not train.make_optimizer(tiny_model(), "adam", 1e-3).defaults.get("fused")
+    plain = ru.fit(tiny_model(), data, epochs=2)
+    for metric in ("train_loss", "val_loss", "weight_norm"):
+        assert plain[metric] == pytest.approx(fused[metric], rel=1e-4), metric
