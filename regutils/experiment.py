@@ -109,7 +109,7 @@ class Experiment:
 
     def run(self, *, cache_results: bool = True, device: str | torch.device | None = None,
             keep_model: bool = False, progress: bool | None = None,
-            live: bool = False, callbacks: Sequence[Callback] = ()) -> "RunResult":
+            callbacks: Sequence[Callback] = ()) -> "RunResult":
         """Train this experiment, or recall its history from the cache if it was run before.
 
         With `keep_model`, the trained weights are kept too (and the run retrained if the cache
@@ -132,7 +132,7 @@ class Experiment:
         history = fit(model, data, config.epochs, regularizers=setup.regularizers,
                       callbacks=[*setup.callbacks, *callbacks], optimizer=config.optimizer,
                       lr=config.lr, batch_size=config.batch_size, seed=config.seed,
-                      progress=progress, live=live)
+                      progress=progress)
         if cache_results and not history.interrupted:
             _remember(key, config, history, model if keep_model else None)
         return RunResult(config, history, model, cached=False)

@@ -1,4 +1,4 @@
-"""The one training loop, its per-epoch history, and callbacks such as early stopping."""
+"""The one training loop: the optimizer, one step through the regularizers' hooks, and `fit`."""
 from __future__ import annotations
 
 import inspect
@@ -6,137 +6,20 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .callbacks import Callback
 from .data import MNISTSplit, batches, check_seed
+from .history import History
 from .regularizers import Regularizer, check_strength, weights
 
 THREADS_ENV = "REGUTILS_THREADS"
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 EVAL_CHUNK = 4096  # images per forward pass when measuring: bounds memory on full MNIST
-
-
-@dataclass
-class History:
-    """What happened in a run, one record per epoch, plus the test result at the end.
-
-    Each record holds `objective` (the training loss as optimized, penalty included, averaged over
-    the epoch's batches in train mode), `penalty` (its regularization part), `train_loss` and
-    `train_acc` (the data loss and accuracy on the clean training set in eval mode), `val_loss`,
-    `val_acc`, `weight_norm` (‖w‖₂ over the weight matrices at the epoch's end) and `seconds`
-    (the epoch's wall time). `history["val_loss"]` is one metric's list.
-    """
-
-    records: list[dict] = field(default_factory=list)
-    test_loss: float | None = None
-    test_acc: float | None = None
-    best_epoch: int | None = None      # the epoch early stopping judged best
-    stopped_epoch: int | None = None   # the epoch after which early stopping ended training
-    restored_epoch: int | None = None  # the epoch whose weights the model was given back
-    interrupted: bool = False
-    data_source: str = ""
-
-    def __getitem__(self, metric: str) -> list[float]:
-        if self.records and metric not in self.records[0]:
-            raise KeyError(f"no metric {metric!r}; the history has {', '.join(self.records[0])}")
-        return [record[metric] for record in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @property
-    def generalization_gap(self) -> list[float]:
-        """Training minus validation accuracy, per epoch."""
-        return [r["train_acc"] - r["val_acc"] for r in self.records]
-
-    def final(self) -> dict:
-        """The metrics of the weights the model ends with (the restored epoch if any), and the test."""
-        if not self.records:
-            raise ValueError("the history is empty: no epoch finished")
-        epoch = self.restored_epoch or len(self.records)
-        record = self.records[epoch - 1]
-        return {
-            "train_loss": record["train_loss"], "val_loss": record["val_loss"],
-            "train_acc": record["train_acc"], "val_acc": record["val_acc"],
-            "test_acc": self.test_acc, "generalization_gap": record["train_acc"] - record["val_acc"],
-            "loss_gap": record["val_loss"] - record["train_loss"],
-            "epochs": len(self.records), "seconds": sum(self["seconds"]),
-            "data_source": self.data_source,
-        }
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> "History":
-        return cls(**saved)
-
-
-class Callback:
-    """Hooks called once per run and once per epoch; `on_epoch_end` returns True to stop.
-
-    `on_train_end` is called however training ends: finished, stopped by a callback, interrupted
-    by Ctrl-C, diverged, or ended by an error a callback raised (a pruned Optuna trial).
-    """
-
-    def on_train_begin(self, model: nn.Module, history: History) -> None:
-        pass
-
-    def on_epoch_end(self, model: nn.Module, history: History) -> bool | None:
-        return None
-
-    def on_train_end(self, model: nn.Module, history: History) -> None:
-        pass
-
-
-class EarlyStopping(Callback):
-    """Stop when the validation data loss has not improved by `min_delta` for `patience` epochs.
-
-    With `restore_best`, the model gets back a *copy* of the best epoch's weights: keeping
-    `model.state_dict()` itself would keep references that follow the live weights.
-
-    >>> EarlyStopping(patience=3)
-    EarlyStopping(patience=3, min_delta=0.0, restore_best=True)
-    """
-
-    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be an int >= 1, got {patience!r}")
-        self.patience = patience
-        self.min_delta = check_strength("min_delta", min_delta)
-        if not isinstance(restore_best, bool):
-            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
-        self.restore_best = restore_best
-
-    def on_train_begin(self, model, history):
-        self.best_loss, self.best_state, self.waited = math.inf, None, 0
-
-    def on_epoch_end(self, model, history):
-        val_loss = history.records[-1]["val_loss"]
-        if val_loss < self.best_loss - self.min_delta:
-            self.best_loss, self.waited = val_loss, 0
-            history.best_epoch = len(history)
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            return False
-        self.waited += 1
-        if self.waited >= self.patience:
-            history.stopped_epoch = len(history)
-            return True
-        return False
-
-    def on_train_end(self, model, history):
-        if self.restore_best and self.best_state is not None:
-            model.load_state_dict(self.best_state)
-            history.restored_epoch = history.best_epoch
-
-    def __repr__(self) -> str:
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-                f"restore_best={self.restore_best})")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -221,11 +104,12 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         regularizers: Sequence[Regularizer] = (), callbacks: Sequence[Callback] = (),
         optimizer: str | Callable = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
         batch_size: int = 64, seed: int = 0, device: str | torch.device | None = None,
-        progress: bool | None = None, live: bool = False) -> History:
+        progress: bool | None = None) -> History:
     """Train `model` on `data.x_train` and record train and validation metrics every epoch.
 
     `weight_decay` is the optimizer's own (on weight matrices only); a Ctrl-C returns the history
-    so far with `interrupted=True`.
+    so far with `interrupted=True`. To watch the curves grow in Jupyter, pass
+    `callbacks=[regutils.LiveCurves()]`.
 
     >>> import regutils as ru
     >>> data = ru.load_mnist(train_size=200, device="cpu")
@@ -244,9 +128,6 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     if device is not None:
         data = data.to(device)
     model.to(data.device)
-    if live:
-        from .plots import LiveCurves
-        callbacks = callbacks + [LiveCurves()]
     torch.manual_seed(seed)  # dropout masks and noise draw from the global generator
     shuffle = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, optimizer, lr, weight_decay)

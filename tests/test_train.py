@@ -1,4 +1,6 @@
+import ast
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -286,3 +288,29 @@ def test_without_fused_kernels_training_falls_back_to_the_same_result(data, monk
     plain = ru.fit(tiny_model(), data, epochs=2)
     for metric in ("train_loss", "val_loss", "weight_norm"):
         assert plain[metric] == pytest.approx(fused[metric], rel=1e-4), metric
+
+
+PACKAGE = Path(ru.__file__).parent
+LOOP = ("train", "callbacks", "history", "regularizers", "data", "models", "devices")
+
+
+def imported_modules(module: str) -> set[str]:
+    """The regutils modules `module` imports, at the top or inside a function."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+    return {name.split(".")[0] for name in found}
+
+
+def test_the_loop_imports_no_drawing_and_no_module_imports_back():
+    for module in LOOP:
+        assert not imported_modules(module) & {"plots", "widgets", "twin", "experiment"}, module
+    modules = [path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__"]
+    graph = {module: imported_modules(module) & set(modules) for module in modules}
+
+    def reaches(start, goal, seen=()):
+        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, (*seen, nxt)))
+                   for nxt in graph[start])
+    assert [module for module in modules if reaches(module, module)] == []
