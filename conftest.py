@@ -34,7 +34,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every notebook cell nbval collects, so `-m "not notebooks"` leaves the chapters out."""
+    """Mark every notebook cell nbval collects: `notebooks`, and `slow` (minutes for the chapters)."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
+            item.add_marker(pytest.mark.slow)
