@@ -17,13 +17,16 @@ from .profiles import get_profile, use_profile
 from .regularizers import (L1, L2, CoupledWeightDecay, DecoupledWeightDecay, InputNoise,
                            ProximalL1, RandomAffine, Regularizer, WeightNoise)
 from .techniques import TECHNIQUES
-from .train import Callback, EarlyStopping, History, TrainingDiverged, fit
+from .callbacks import Callback, EarlyStopping
+from .history import History
+from .train import TrainingDiverged, fit
+from .widgets import LiveCurves
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load_mnist", "MNISTSplit", "DataError", "best_device", "mlp", "fit", "History", "Callback",
-    "EarlyStopping", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
+    "EarlyStopping", "LiveCurves", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
     "CoupledWeightDecay", "DecoupledWeightDecay", "InputNoise", "WeightNoise", "RandomAffine",
     "Experiment", "RunResult", "SweepResult", "sweep", "use_profile", "get_profile",
     "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats", "claims", "Claims",

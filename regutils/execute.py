@@ -28,7 +28,7 @@ STAMP = "regutils"  # the notebook-metadata key of the execution stamp
 # The modules whose code decides a chapter's numbers and claims; a change to any of them makes
 # every chapter stale. Figures (plots, twin, widgets) are left out on purpose: a new colour is no
 # reason to retrain the book.
-EVIDENCE_MODULES = ("data", "models", "regularizers", "techniques", "train", "callbacks",
+EVIDENCE_MODULES = ("data", "models", "regularizers", "techniques", "train", "history", "callbacks",
                     "experiment", "profiles", "stats", "claims")
 BOOK_PROFILE = "default"
 

@@ -24,7 +24,7 @@ from .train import OPTIMIZERS, Callback, History, check_learning_rate, fit
 
 # The modules whose source decides a run's result: editing any of them gives new cache keys
 # (and new runs), editing the others (plots, widgets, the book's helpers) does not.
-TRAINING_MODULES = ("data", "models", "regularizers", "techniques", "train", "callbacks",
+TRAINING_MODULES = ("data", "models", "regularizers", "techniques", "train", "history", "callbacks",
                     "experiment", "profiles")
 
 
@@ -117,7 +117,7 @@ class Experiment:
 
     def run(self, *, cache_results: bool = True, device: str | torch.device | None = None,
             keep_model: bool = False, progress: bool | None = None,
-            live: bool = False, callbacks: Sequence[Callback] = ()) -> "RunResult":
+            callbacks: Sequence[Callback] = ()) -> "RunResult":
         """Train this experiment, or recall its history from the cache if it was run before.
 
         With `keep_model`, the trained weights are kept too (and the run retrained if the cache
@@ -140,7 +140,7 @@ class Experiment:
         history = fit(model, data, config.epochs, regularizers=setup.regularizers,
                       callbacks=[*setup.callbacks, *callbacks], optimizer=config.optimizer,
                       lr=config.lr, batch_size=config.batch_size, seed=config.seed,
-                      progress=progress, live=live)
+                      progress=progress)
         if cache_results and not history.interrupted:
             _remember(key, config, history, model if keep_model else None, target)
         return RunResult(config, history, model, cached=False)

@@ -10,7 +10,7 @@ import torch
 
 from .data import MEAN, STD
 from .regularizers import weights
-from .train import Callback, History
+from .history import History
 
 BASELINE_COLOR = "0.55"
 
@@ -111,22 +111,6 @@ def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = 
     if title:
         figure.suptitle(title)
     return figure
-
-
-class LiveCurves(Callback):
-    """Redraw the curves after every epoch in Jupyter (`fit(..., live=True)`); elsewhere, nothing."""
-
-    def on_train_begin(self, model, history):
-        from IPython import get_ipython
-        from IPython.display import display
-        self.handle = display(None, display_id=True) if get_ipython() is not None else None
-
-    def on_epoch_end(self, model, history):
-        if self.handle is not None:
-            figure = curves(history)
-            self.handle.update(figure)
-            plt.close(figure)
-        return False
 
 
 def _smallest_positive(values: np.ndarray) -> float:

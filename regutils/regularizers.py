@@ -1,12 +1,21 @@
-"""Each regularization technique as one small object that plugs into the hooks of `fit`.
+"""Each regularization technique as one small object plugged into the hooks of the training step.
 
-The training loop calls, for every regularizer and every training batch, in this order:
+For every training batch, `train.train_step` runs one phase after the other, and within a phase
+calls every regularizer's hook in list order:
 
 1. `transform(x, y)` – change the training batch (noise, augmentation);
-2. `before_forward(model)` – act on the weights before the forward pass (weight noise);
-3. `penalty(model)` – a term added to the data loss (L1, L2);
-4. `before_step(model, optimizer)` – after `backward`, before the optimizer step (weight decay);
-5. `after_step(model, optimizer)` – after the optimizer step (a proximal shrink).
+2. `before_forward(model)` – perturb the weights for this forward pass only (weight noise);
+3. `penalty(model)` – a term added to the data loss (L1, L2), at the weights of the forward pass;
+4. `after_backward(model)` – undo what `before_forward` did, in reverse list order; it runs even
+   if the forward or backward pass raised, and the gradients stay those of the perturbed weights;
+5. `before_step(model, optimizer)` – change the gradient or the weights before the step (decay);
+6. `after_step(model, optimizer)` – after the optimizer step (a proximal shrink).
+
+The contract that lets any techniques combine: a change to the weights that must not last is
+made in phase 2 and undone in phase 4, so from phase 5 on every hook sees the clean weights; a
+change that must last (decay, shrink) belongs to phases 5 and 6, where no later hook takes it
+back. The list order can still shift a result slightly (noise added before or after a rotation,
+coupled decay of weights already decayed), but never cancel a technique.
 
 A technique overrides only the hooks it needs. Validation and test data never pass through them.
 """
@@ -33,6 +42,9 @@ class Regularizer:
 
     def penalty(self, model: nn.Module) -> torch.Tensor | float:
         return 0.0
+
+    def after_backward(self, model: nn.Module) -> None:
+        pass
 
     def before_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         pass
@@ -157,7 +169,15 @@ class InputNoise(Regularizer):
 
 
 class WeightNoise(Regularizer):
-    """Perturb the weights by Gaussian noise of std σ for the forward pass; restore them before the step."""
+    """Perturb the weights by Gaussian noise of std σ for one forward pass, then restore them.
+
+    >>> model, noise = nn.Linear(3, 2), WeightNoise(0.1)
+    >>> clean = model.weight.detach().clone()
+    >>> noise.before_forward(model); bool(torch.equal(model.weight, clean))
+    False
+    >>> noise.after_backward(model); bool(torch.equal(model.weight, clean))
+    True
+    """
 
     def __init__(self, std: float):
         self.std = check_strength("weight noise σ", std)
@@ -171,7 +191,7 @@ class WeightNoise(Regularizer):
             w.add_(self.std * torch.randn_like(w))
 
     @torch.no_grad()
-    def before_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    def after_backward(self, model: nn.Module) -> None:
         for w, clean in zip(weights(model), self._clean):
             w.copy_(clean)
         self._clean = []

@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import regularizers as reg
 from .regularizers import check_strength
-from .train import EarlyStopping
+from .callbacks import EarlyStopping
 
 
 @dataclass(frozen=True)

@@ -1,138 +1,25 @@
-"""The one training loop, its per-epoch history, and callbacks such as early stopping."""
+"""The one training loop: the optimizer, one step through the regularizers' hooks, and `fit`."""
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .callbacks import Callback
 from .data import MNISTSplit, batches, check_seed
+from .history import History
 from .regularizers import Regularizer, check_strength, weights
 
 THREADS_ENV = "REGUTILS_THREADS"
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 EVAL_CHUNK = 4096  # images per forward pass when measuring: bounds memory on full MNIST
-
-
-@dataclass
-class History:
-    """What happened in a run, one record per epoch, plus the test result at the end.
-
-    Each record holds `objective` (the training loss as optimized, penalty included, averaged over
-    the epoch's batches in train mode), `penalty` (its regularization part), `train_loss` and
-    `train_acc` (the data loss and accuracy on the clean training set in eval mode), `val_loss`,
-    `val_acc`, `weight_norm` (‖w‖₂ over the weight matrices at the epoch's end) and `seconds`
-    (the epoch's wall time). `history["val_loss"]` is one metric's list.
-    """
-
-    records: list[dict] = field(default_factory=list)
-    test_loss: float | None = None
-    test_acc: float | None = None
-    best_epoch: int | None = None      # the epoch early stopping judged best
-    stopped_epoch: int | None = None   # the epoch after which early stopping ended training
-    restored_epoch: int | None = None  # the epoch whose weights the model was given back
-    interrupted: bool = False
-    data_source: str = ""
-
-    def __getitem__(self, metric: str) -> list[float]:
-        if self.records and metric not in self.records[0]:
-            raise KeyError(f"no metric {metric!r}; the history has {', '.join(self.records[0])}")
-        return [record[metric] for record in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @property
-    def generalization_gap(self) -> list[float]:
-        """Training minus validation accuracy, per epoch."""
-        return [r["train_acc"] - r["val_acc"] for r in self.records]
-
-    def final(self) -> dict:
-        """The metrics of the weights the model ends with (the restored epoch if any), and the test."""
-        if not self.records:
-            raise ValueError("the history is empty: no epoch finished")
-        epoch = self.restored_epoch or len(self.records)
-        record = self.records[epoch - 1]
-        return {
-            "train_loss": record["train_loss"], "val_loss": record["val_loss"],
-            "train_acc": record["train_acc"], "val_acc": record["val_acc"],
-            "test_loss": self.test_loss, "test_acc": self.test_acc,
-            "generalization_gap": record["train_acc"] - record["val_acc"],
-            "loss_gap": record["val_loss"] - record["train_loss"],
-            "epochs": len(self.records), "seconds": sum(self["seconds"]),
-            "data_source": self.data_source,
-        }
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> "History":
-        return cls(**saved)
-
-
-class Callback:
-    """Hooks called once per run and once per epoch; `on_epoch_end` returns True to stop."""
-
-    def on_train_begin(self, model: nn.Module, history: History) -> None:
-        pass
-
-    def on_epoch_end(self, model: nn.Module, history: History) -> bool | None:
-        return None
-
-    def on_train_end(self, model: nn.Module, history: History) -> None:
-        pass
-
-
-class EarlyStopping(Callback):
-    """Stop when the validation data loss has not improved by `min_delta` for `patience` epochs.
-
-    With `restore_best`, the model gets back a *copy* of the best epoch's weights: keeping
-    `model.state_dict()` itself would keep references that follow the live weights.
-
-    >>> EarlyStopping(patience=3)
-    EarlyStopping(patience=3, min_delta=0.0, restore_best=True)
-    """
-
-    def __init__(self, patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be an int >= 1, got {patience!r}")
-        self.patience = patience
-        self.min_delta = check_strength("min_delta", min_delta)
-        if not isinstance(restore_best, bool):
-            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
-        self.restore_best = restore_best
-
-    def on_train_begin(self, model, history):
-        self.best_loss, self.best_state, self.waited = math.inf, None, 0
-
-    def on_epoch_end(self, model, history):
-        val_loss = history.records[-1]["val_loss"]
-        if val_loss < self.best_loss - self.min_delta:
-            self.best_loss, self.waited = val_loss, 0
-            history.best_epoch = len(history)
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            return False
-        self.waited += 1
-        if self.waited >= self.patience:
-            history.stopped_epoch = len(history)
-            return True
-        return False
-
-    def on_train_end(self, model, history):
-        if self.restore_best and self.best_state is not None:
-            model.load_state_dict(self.best_state)
-            history.restored_epoch = history.best_epoch
-
-    def __repr__(self) -> str:
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-                f"restore_best={self.restore_best})")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -154,7 +41,13 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters)."""
+    """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters).
+
+    The named ones use torch's fused kernels where this torch has them for the model's device.
+
+    >>> make_optimizer(nn.Linear(3, 2), "sgd", lr=0.1).param_groups[0]["weight_decay"]
+    0.0
+    """
     if callable(optimizer):
         return optimizer(model.parameters())
     if optimizer not in OPTIMIZERS:
@@ -162,12 +55,16 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
                          "or a callable that takes the parameters")
     lr = check_learning_rate(lr)
     groups = parameter_groups(model, check_strength("weight_decay", weight_decay))
+    kind = OPTIMIZERS[optimizer]
     device = next(model.parameters()).device.type
-    if device in ("cpu", "cuda"):
+    if device in ("cpu", "cuda") and "fused" in inspect.signature(kind).parameters:
         # one fused kernel per step instead of a Python loop over the parameters: about a fifth
         # of a small model's CPU epoch (benchmarks/README.md)
-        return OPTIMIZERS[optimizer](groups, lr=lr, fused=True)
-    return OPTIMIZERS[optimizer](groups, lr=lr)
+        try:
+            return kind(groups, lr=lr, fused=True)
+        except RuntimeError:  # torch before 2.4 has the option but no fused kernels for the CPU
+            pass
+    return kind(groups, lr=lr)
 
 
 def check_learning_rate(lr: float) -> float:
@@ -207,11 +104,12 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         regularizers: Sequence[Regularizer] = (), callbacks: Sequence[Callback] = (),
         optimizer: str | Callable = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
         batch_size: int = 64, seed: int = 0, device: str | torch.device | None = None,
-        progress: bool | None = None, live: bool = False) -> History:
+        progress: bool | None = None) -> History:
     """Train `model` on `data.x_train` and record train and validation metrics every epoch.
 
     `weight_decay` is the optimizer's own (on weight matrices only); a Ctrl-C returns the history
-    so far with `interrupted=True`.
+    so far with `interrupted=True`. To watch the curves grow in Jupyter, pass
+    `callbacks=[regutils.LiveCurves()]`.
 
     >>> import regutils as ru
     >>> data = ru.load_mnist(train_size=200, device="cpu")
@@ -230,9 +128,6 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     if device is not None:
         data = data.to(device)
     model.to(data.device)
-    if live:
-        from .plots import LiveCurves
-        callbacks = callbacks + [LiveCurves()]
     torch.manual_seed(seed)  # dropout masks and noise draw from the global generator
     shuffle = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, optimizer, lr, weight_decay)
@@ -274,8 +169,8 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         torch.set_num_threads(threads_before)
         if bar is not None:
             bar.close()
-    for callback in callbacks:
-        callback.on_train_end(model, history)
+        for callback in callbacks:  # however training ended, diverged or raising included
+            callback.on_train_end(model, history)
     history.test_loss, history.test_acc = evaluate(model, data.x_test, data.y_test)
     return history
 
@@ -294,19 +189,26 @@ def cpu_threads() -> int:
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, regularizers: Sequence[Regularizer] = ()):
-    """One optimizer step on the batch `(x, y)` through every regularizer's hooks, in order.
+    """One optimizer step on the batch `(x, y)` through every regularizer's hooks, phase by phase.
 
-    Returns the objective (data loss plus penalty) and the penalty, both detached.
+    Returns the objective (data loss plus penalty) and the penalty, both detached. The phases and
+    their order are the contract in `regutils.regularizers`.
     """
     for regularizer in regularizers:
         x, y = regularizer.transform(x, y)
-    for regularizer in regularizers:
-        regularizer.before_forward(model)
-    data_loss = F.cross_entropy(model(x), y)
-    penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
-    objective = data_loss + penalty
-    optimizer.zero_grad(set_to_none=True)
-    objective.backward()
+    perturbed = []
+    try:
+        for regularizer in regularizers:
+            perturbed.append(regularizer)  # before the call: a hook failing halfway is undone too
+            regularizer.before_forward(model)
+        data_loss = F.cross_entropy(model(x), y)
+        penalty = sum((r.penalty(model) for r in regularizers), torch.zeros((), device=x.device))
+        objective = data_loss + penalty
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+    finally:  # even if the forward or backward pass raised: never keep perturbed weights
+        for regularizer in reversed(perturbed):
+            regularizer.after_backward(model)
     for regularizer in regularizers:
         regularizer.before_step(model, optimizer)
     optimizer.step()

@@ -1,7 +1,8 @@
-"""The knob explorer for Jupyter: a slider and a Run button that draw a run's curves over a baseline.
+"""Jupyter's live views: curves redrawn as a run trains, and the knob explorer.
 
-The drawing is the plain function `explore`, so tests and the static book call it without a kernel.
-The explorer's output also carries its static twin (see `twin`), which the web book shows instead.
+The explorer is a slider and a Run button that draw a run's curves over a baseline. The drawing is
+the plain function `explore`, so tests and the static book call it without a kernel. The
+explorer's output also carries its static twin (see `twin`), which the web book shows instead.
 """
 from __future__ import annotations
 
@@ -11,8 +12,28 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 
 from . import plots
-from .twin import static_twin
+from .callbacks import Callback
 from .experiment import Experiment
+from .twin import static_twin
+
+
+class LiveCurves(Callback):
+    """Redraw the curves after every epoch in Jupyter; elsewhere, do nothing.
+
+    >>> history = ru.fit(model, data, epochs=20, callbacks=[ru.LiveCurves()])  # doctest: +SKIP
+    """
+
+    def on_train_begin(self, model, history):
+        from IPython import get_ipython
+        from IPython.display import display
+        self.handle = display(None, display_id=True) if get_ipython() is not None else None
+
+    def on_epoch_end(self, model, history):
+        if self.handle is not None:
+            figure = plots.curves(history)
+            self.handle.update(figure)
+            plt.close(figure)
+        return False
 
 
 def default_baseline(experiment: Experiment) -> Experiment:

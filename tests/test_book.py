@@ -2,6 +2,10 @@
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # builds the whole book under the default profile
+
 ROOT = Path(__file__).parent.parent
 ERROR_SIGNS = ("Traceback (most recent call last)", "output_error", "Error executing")
 

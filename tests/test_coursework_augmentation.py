@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import regutils as ru
 from regutils.coursework import augmentation as checks
 from regutils.data import BACKGROUND
-from tests.conftest import leaves_random_stream_alone
+from tests.helpers import leaves_random_stream_alone
 
 
 def rotate(x, degrees, *, sign=1.0, radians=False, black=BACKGROUND, first_only=False):

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 import regutils as ru
 from regutils.coursework import dropout as checks
-from tests.conftest import leaves_random_stream_alone
+from tests.helpers import leaves_random_stream_alone
 
 
 def inverted(x, p):

@@ -7,7 +7,7 @@ import regutils as ru
 from regutils.coursework import layer_norm as checks
 from regutils.experiment import Experiment, RunResult, SweepResult
 from regutils.train import History
-from tests.conftest import leaves_random_stream_alone
+from tests.helpers import leaves_random_stream_alone
 
 
 def layer_norm(x, weight, bias, eps=1e-5):

@@ -6,7 +6,7 @@ import torch
 import regutils as ru
 from regutils.coursework import noise as checks
 from regutils.data import STD
-from tests.conftest import leaves_random_stream_alone
+from tests.helpers import leaves_random_stream_alone
 
 
 def right_noise(x, sigma):

@@ -5,7 +5,7 @@ import torch
 import regutils as ru
 from regutils.coursework import tuning as checks
 from regutils.data import flip_labels
-from tests.conftest import leaves_random_stream_alone
+from tests.helpers import leaves_random_stream_alone
 
 
 # --- check_flip_labels ---------------------------------------------------------------------------

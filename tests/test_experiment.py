@@ -4,7 +4,7 @@ import torch
 
 import regutils as ru
 from regutils import experiment as experiment_module
-from tests.conftest import same_records
+from tests.helpers import same_records
 
 
 def test_run_caches_history_and_recalls_it(fresh_cache):

@@ -31,7 +31,7 @@ import regutils as ru
 from regutils import cache, cli
 from regutils import data as data_module
 from regutils import experiment as experiment_module
-from tests.conftest import same_records
+from tests.helpers import same_records
 
 ROOT = Path(__file__).parent.parent
 QUICK = ru.get_profile("quick")

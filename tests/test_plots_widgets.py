@@ -84,13 +84,13 @@ def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):
             updates.append(figure)
     monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # as inside a kernel
     monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: Handle())
-    history = ru.fit(ru.mlp(hidden=(16,)), data, epochs=2, live=True)
+    history = ru.fit(ru.mlp(hidden=(16,)), data, epochs=2, callbacks=[ru.LiveCurves()])
     assert len(updates) == len(history) == 2
     assert all(len(figure.axes) == 2 for figure in updates)
 
 
 def test_live_curves_outside_jupyter_do_nothing(data):
-    assert len(ru.fit(ru.mlp(hidden=(16,)), data, epochs=1, live=True)) == 1
+    assert len(ru.fit(ru.mlp(hidden=(16,)), data, epochs=1, callbacks=[ru.LiveCurves()])) == 1
 
 
 def test_two_sweeps_on_one_log_axis_keep_both_ticks(fresh_cache):

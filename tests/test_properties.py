@@ -381,9 +381,9 @@ def inside(technique) -> st.SearchStrategy:
 
 @FAST
 @given(st.data())
-def test_any_strength_outside_the_range_is_refused_naming_value_and_range(data):
-    technique = data.draw(st.sampled_from(RANGED))
-    value = data.draw(outside(technique))
+def test_any_strength_outside_the_range_is_refused_naming_value_and_range(drawn):
+    technique = drawn.draw(st.sampled_from(RANGED))
+    value = drawn.draw(outside(technique))
     with pytest.raises(ValueError) as refused:
         ru.Experiment(technique.name, value)
     assert repr(value) in str(refused.value) and technique.range in str(refused.value)
@@ -391,9 +391,9 @@ def test_any_strength_outside_the_range_is_refused_naming_value_and_range(data):
 
 @FAST
 @given(st.data())
-def test_any_strength_inside_the_range_builds_the_run(data):
-    technique = data.draw(st.sampled_from(RANGED))
-    value = data.draw(inside(technique))
+def test_any_strength_inside_the_range_builds_the_run(drawn):
+    technique = drawn.draw(st.sampled_from(RANGED))
+    value = drawn.draw(inside(technique))
     experiment = ru.Experiment(technique.name, value, profile="quick")
     assert experiment.strength == value
     experiment.setup()

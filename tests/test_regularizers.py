@@ -6,7 +6,7 @@ import torch
 
 import regutils as ru
 from regutils.regularizers import weights
-from tests.conftest import tiny_model
+from tests.helpers import tiny_model
 
 BATCH = (torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(1)),
          torch.arange(16) % 10)
