@@ -179,7 +179,7 @@ def chapter_check(tmp_path_factory):
 def test_check_reports_every_student_and_exercise_exactly(chapter_check):
     assert chapter_check["exit_code"] == 0
     name = CHAPTER.name
-    checks = ["check_final_gap", "check_best_epoch", "check_rising_fraction"]
+    checks = ["check_final_gap", "check_lowest_epochs", "check_rising_fraction"]
     loop = f"cell {chapter_check['loop_cell']} (`while True:`)"
     timed_out = f"the notebook timed out after {TIMEOUT} s in {loop}"
     expected = (
