@@ -24,6 +24,13 @@ ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 # Stock Jupyter Book 1.0.4 pages declare this constant twice; it is theirs, not the book's.
 KNOWN_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
+# Fonts loaded and the theme's colour transitions over (at most 5 s), so that what is checked is
+# what a reader sees, not a page halfway from light to dark.
+SETTLED = """() => Promise.race([
+  document.fonts.ready.then(() => Promise.all(
+    document.getAnimations().map(animation => animation.finished.catch(() => null)))),
+  new Promise(resolve => setTimeout(resolve, 5000))])"""
+
 pytestmark = pytest.mark.slow
 
 
@@ -65,6 +72,7 @@ def open_page(browser, path: Path, color_scheme: str = "light"):
     page.route("**/*", only_files)
     page.goto(path.as_uri(), wait_until="load")
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.evaluate(SETTLED)
     return page
 
 
