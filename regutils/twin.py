@@ -143,9 +143,8 @@ def _control(identifier: str, position: int, name: str, values: Sequence) -> str
             f'<label style="margin-right:0.8em"><input type="radio" name="{identifier}-{position}" '
             f'value="{index}"{" checked" if index == 0 else ""}> {html.escape(text)}</label>'
             for index, text in enumerate(shown))
-        return (f'<fieldset data-knob="{label}" style="border:0;margin:0;padding:0">'
-                f'<legend style="float:left;margin-right:0.5em;padding:0;font-size:inherit">'
-                f'<b>{label}</b>:</legend> {buttons}</fieldset>')
+        return (f'<div role="radiogroup" aria-labelledby="{identifier}-{position}" '
+                f'data-knob="{label}"><b id="{identifier}-{position}">{label}</b>: {buttons}</div>')
     labels = html.escape(json.dumps(shown), quote=True)
     control = f"{identifier}-{position}"
     return (f'<div><label for="{control}"><b>{label}</b></label> '

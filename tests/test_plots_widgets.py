@@ -176,7 +176,8 @@ def test_twin_controls_are_labelled_for_screen_readers():
     identifier = re.search(r'id="([^"]+)"', slider).group(1)
     assert f'<label for="{identifier}"><b>strength</b></label>' in page
     assert 'aria-valuetext="0.001"' in slider
-    assert re.search(r"<fieldset[^>]*><legend[^>]*><b>technique</b>", page)
+    group = re.search(r'<div role="radiogroup" aria-labelledby="([^"]+)"', page).group(1)
+    assert f'<b id="{group}">technique</b>' in page
     assert 'aria-live="polite"' in page and 'class="dark-light"' in page
 
 
