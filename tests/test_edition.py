@@ -56,12 +56,17 @@ def test_the_edition_pins_the_commit_of_the_regutils_in_this_checkout():
         install = next(cell for cell in nbformat.read(path, as_version=4).cells
                        if cell.cell_type == "code")
         assert f'REGUTILS_REVISION = "{revision}"' in install.source, path.name
-    if shutil.which("git") is None or subprocess.run(
-            ["git", "-C", str(ROOT), "cat-file", "-e", f"{revision}^{{commit}}"],
-            capture_output=True).returncode != 0:
-        pytest.skip(f"the pinned commit {revision[:12]} is not in this clone's history")
-    changed = subprocess.run(["git", "-C", str(ROOT), "diff", "--stat", revision, "--",
-                              *edition.PACKAGE_FILES], capture_output=True, text=True).stdout
+    def git(*arguments):
+        return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True)
+
+    if shutil.which("git") is None or git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout: the pinned commit cannot be looked up")
+    if git("cat-file", "-e", f"{revision}^{{commit}}").returncode != 0:
+        if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+            pytest.skip(f"the pinned commit {revision[:12]} is not in this shallow clone")
+        pytest.fail(f"the pinned commit {revision} is not in this repository's history (a "
+                    "rebased or squashed branch?): run `python tools/edition.py` and commit")
+    changed = git("diff", "--stat", revision, "--", *edition.PACKAGE_FILES).stdout
     assert not changed, (f"regutils changed since the pinned commit {revision[:12]}, so Colab "
                          "would install an older one: commit, then run `python "
                          f"tools/edition.py` and commit edition/\n{changed}")
