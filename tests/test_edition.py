@@ -1,4 +1,4 @@
-"""The notebook edition (edition/chapters/, made by tools/edition.py) reads well without Jupyter Book.
+"""The notebook edition (edition/chapters/, from tools/edition.py) reads well without Jupyter Book.
 
 It is what the chapters make now (not stale), holds no MyST markup, pins the regutils it was made
 with, keeps every name a visible cell needs, and one chapter of it runs end to end.
@@ -155,7 +155,7 @@ def test_glue_citations_and_equations_become_plain_text(tmp_path):
             "Accuracy {glue:text}`acc:.1%` over {glue:text}`n:,d` images with "
             "{glue:text}`name`. As {cite:t}`zhang2017understanding` and "
             "{cite:t}`krogh1992simple` found {cite:p}`tibshirani1996regression,krogh1992simple`."
-            "\n\n$$\nL = \\ell + \\lambda \\Omega\n$$ (eq-objective)\n\n"
+            "\n\n$$\nx = 1\n$$\n\n$$\nL = \\ell + \\lambda \\Omega\n$$ (eq-objective)\n\n"
             "By {eq}`eq-objective`, see {ref}`sec-second`.\n% a comment\n\n"
             "A `{glue:text}` role in code stays.")
     notebook = made(tmp_path, [nbformat.v4.new_markdown_cell(text), code, checks])
@@ -163,7 +163,8 @@ def test_glue_citations_and_equations_become_plain_text(tmp_path):
     assert "Accuracy 91.2% over 12,345 images with weight\\_decay." in prose
     assert "As Zhang et al. (2017) and Krogh and Hertz (1992) found " \
            "(Tibshirani, 1996; Krogh and Hertz, 1992)." in prose
-    assert "\\lambda \\Omega \\tag{2.1}\n$$" in prose and "By (2.1), see A section." in prose
+    assert "$$\nx = 1\n$$\n\n$$\nL = \\ell + \\lambda \\Omega \\tag{2.1}\n$$" in prose
+    assert "By (2.1), see A section." in prose
     assert "(sec-second)=" not in prose and "a comment" not in prose
     assert "A `{glue:text}` role in code stays." in prose
     references = notebook.cells[-1].source
@@ -229,7 +230,8 @@ def test_what_the_edition_cannot_write_stops_it_with_a_clear_error(tmp_path):
 
 
 def test_links_still_arrive_from_the_edition_folder(tmp_path):
-    text = "See [the introduction](../intro.md), [chapter 1](01_first.ipynb#the-idea) and [x](https://a.b)."
+    text = ("See [the introduction](../intro.md), [chapter 1](01_first.ipynb#the-idea) and "
+            "[x](https://a.b).")
     prose = markdown(made(tmp_path, [nbformat.v4.new_markdown_cell(text),
                                      nbformat.v4.new_code_cell(INSTALL)]))
     assert ("See [the introduction](../../intro.md), [chapter 1](01_first.ipynb#the-idea) "
