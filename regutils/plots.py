@@ -1,4 +1,7 @@
-"""Figures: train vs validation curves, sweeps with error bands, image grids. Nothing here trains."""
+"""Figures: train vs validation curves, sweeps with error bands, image grids. Nothing here trains.
+
+Runs are drawn in the colours of `PALETTE`, a colour-blind-safe cycle; baselines in grey.
+"""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -13,6 +16,12 @@ from .regularizers import weights
 from .history import History
 
 BASELINE_COLOR = "0.55"
+# Okabe and Ito's colours, which stay apart for readers with the common colour-vision
+# deficiencies (blue, orange, bluish green, reddish purple, vermillion, sky blue, yellow, black).
+# Importing regutils makes them Matplotlib's colour cycle, so "C0", "C1", ... in a chapter's own
+# plots are the same colours as the runs drawn here.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
+plt.rcParams["axes.prop_cycle"] = plt.cycler(color=PALETTE)
 
 
 def _as_history(run) -> History:

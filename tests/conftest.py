@@ -22,7 +22,7 @@ ROOT = Path(__file__).parent.parent
 
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md", "bibliography.md", "teachers.md",
-              "references.bib", "LICENSE", "chapters", "_static")
+              "references.bib", "LICENSE", "chapters", "_static", "_extra")
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,10 @@ def built_book(tmp_path_factory):
     executes nothing, as README command 1 does.
     """
     from regutils import execute as executor
+    built = os.environ.get("REGUTILS_BUILT_BOOK")
+    if built:  # a book built before: `jupyter-book build . --path-output DIR > DIR/build.log`
+        folder = Path(built)
+        return folder / "_build" / "html", (folder / "build.log").read_text(encoding="utf-8")
     if shutil.which("jupyter-book") is None:
         pytest.fail("jupyter-book is not installed: run `pip install -r requirements.txt`")
     output = tmp_path_factory.mktemp("book")

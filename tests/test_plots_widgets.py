@@ -1,5 +1,9 @@
+import html
+import re
+
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.colors import to_hex
 
 import regutils as ru
 
@@ -103,10 +107,14 @@ def test_two_sweeps_on_one_log_axis_keep_both_ticks(fresh_cache):
     plt.close(figure)
 
 
-def _twin_figures(page):
+def _twin_frames(page):
     import json
     import re
     return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page).group(1))
+
+
+def _twin_figures(page):
+    return {key: frame["png"] for key, frame in _twin_frames(page).items()}
 
 
 def test_explorer_output_carries_a_static_twin_with_one_figure_per_value():
@@ -145,3 +153,39 @@ def test_static_twin_shares_the_y_range_across_settings():
     assert limits[0].get_ylim() == limits[1].get_ylim()
     with pytest.raises(ValueError, match="at least one value"):
         ru.twin.static_twin({"height": []}, draw)
+
+
+def test_every_frame_of_the_twin_has_alt_text_with_its_own_numbers():
+    experiment = ru.Experiment("dropout", profile="quick")
+    page = ru.widgets.explorer(experiment, "strength", [0.0, 0.5], description="p").twin
+    alts = [frame["alt"] for frame in _twin_frames(page).values()]
+    run = experiment.replace(strength=0.5).run()
+    expected = (f"p = 0.5 (coloured) and the baseline (grey). Final training accuracy "
+                f"{run.metrics['train_acc']:.1%}, validation accuracy {run.metrics['val_acc']:.1%}, "
+                f"gap {100 * run.metrics['generalization_gap']:.1f} points")
+    assert expected in alts[1] and "p = 0 " in alts[0] and alts[0] != alts[1]
+    assert f'alt="{html.escape(alts[0])}"' in page        # the first frame is shown at first
+    assert all(html.escape(alt) in page.split("<details")[1] for alt in alts)  # all, as text
+
+
+def test_twin_controls_are_labelled_for_screen_readers():
+    page = ru.widgets.explorer(ru.Experiment("coupled_weight_decay", 1e-3, profile="quick"),
+                               {"technique": ["coupled_weight_decay", "decoupled_weight_decay"],
+                                "strength": [1e-3, 1e-2]}).twin
+    slider = re.search(r"<input type=\"range\"[^>]*>", page).group(0)
+    identifier = re.search(r'id="([^"]+)"', slider).group(1)
+    assert f'<label for="{identifier}"><b>strength</b></label>' in page
+    assert 'aria-valuetext="0.001"' in slider
+    group = re.search(r'<div role="radiogroup" aria-labelledby="([^"]+)"', page).group(1)
+    assert f'<b id="{group}">technique</b>' in page
+    assert 'aria-live="polite"' in page and 'class="dark-light"' in page
+
+
+def test_runs_are_drawn_in_the_colour_blind_safe_palette(runs):
+    figure = ru.plots.curves({"a": runs["none"], "b": runs["dropout"]})
+    colours = {to_hex(line.get_color()).upper() for line in figure.axes[0].lines}
+    assert colours == set(ru.plots.PALETTE[:2])
+    plt.close(figure)
+    figure, ax = plt.subplots()
+    assert to_hex(ax.plot([0, 1])[0].get_color()).upper() == ru.plots.PALETTE[0]  # "C0" in a chapter's own plot
+    plt.close(figure)
