@@ -14,7 +14,7 @@ from .devices import best_device
 from .experiment import Experiment, RunResult, SweepResult, sweep
 from .models import mlp
 from .profiles import get_profile, use_profile
-from .regularizers import (L1, L2, CoupledWeightDecay, DecoupledWeightDecay, InputNoise,
+from .regularizers import (L1, L2, CoupledWeightDecay, DecoupledWeightDecay, InputNoise, MaxNorm,
                            ProximalL1, RandomAffine, Regularizer, WeightNoise)
 from .techniques import TECHNIQUES
 from .callbacks import Callback, EarlyStopping
@@ -27,9 +27,8 @@ __version__ = "0.1.0"
 __all__ = [
     "load_mnist", "MNISTSplit", "DataError", "best_device", "mlp", "fit", "History", "Callback",
     "EarlyStopping", "LiveCurves", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
-    "CoupledWeightDecay", "DecoupledWeightDecay", "InputNoise", "WeightNoise", "RandomAffine",
-    "Experiment", "RunResult", "SweepResult", "sweep", "use_profile", "get_profile",
-    "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats", "claims", "Claims",
-    "calibration",
-    "ClaimFailed",
+    "CoupledWeightDecay", "DecoupledWeightDecay", "MaxNorm", "InputNoise", "WeightNoise",
+    "RandomAffine", "Experiment", "RunResult", "SweepResult", "sweep", "use_profile",
+    "get_profile", "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats",
+    "claims", "Claims", "ClaimFailed", "calibration",
 ]

@@ -17,10 +17,10 @@ from . import cache, stats
 from .data import (MNISTSplit, check_fold, check_label_noise, check_seed, cross_validation_fold,
                    pool_sizes, load_mnist, with_label_noise)
 from .devices import resolve_device
-from .models import MODELS, _check_widths
+from .models import ACTIVATIONS, MODELS, _check_widths, check_init_std
 from .profiles import get_profile
 from .techniques import Setup, get_technique
-from .train import OPTIMIZERS, Callback, History, check_learning_rate, fit
+from .train import OPTIMIZERS, Callback, History, check_learning_rate, check_momentum, fit
 
 # The modules whose source decides a run's result: editing any of them gives new cache keys
 # (and new runs), editing the others (plots, widgets, the book's helpers) does not.
@@ -46,7 +46,10 @@ class Experiment:
     batch_size: int | None = None
     lr: float | None = None
     optimizer: str = "adam"
+    momentum: float = 0.0  # SGD's momentum; Adam and AdamW take none
     model: str = "mlp"  # or "row_transformer": each image as a sequence of 28 rows
+    activation: str = "relu"  # of the MLP's hidden units: "relu", "sigmoid" or "tanh"
+    init_std: float | None = None  # None: PyTorch's initialization; σ: weights and biases N(0, σ²)
     seed: int | None = None  # None: the profile's first seed
     profile: str | None = None
     label_noise: float = 0.0  # fraction of the training labels flipped to another class
@@ -95,7 +98,10 @@ class Experiment:
 
     def build_model(self) -> torch.nn.Module:
         """A freshly initialized model for this config (seed the global generator first)."""
-        return MODELS[self.model](self.resolved().hidden, **self.setup().model_options)
+        options = dict(self.setup().model_options)
+        if (self.activation, self.init_std) != ("relu", None):  # options of the MLP only
+            options.update(activation=self.activation, init_std=self.init_std)
+        return MODELS[self.model](self.resolved().hidden, **options)
 
     def replace(self, **changes) -> "Experiment":
         """A copy with some fields changed: `exp.replace(strength=0.5)`."""
@@ -139,7 +145,8 @@ class Experiment:
         model = config.build_model()
         history = fit(model, data, config.epochs, regularizers=setup.regularizers,
                       callbacks=[*setup.callbacks, *callbacks], optimizer=config.optimizer,
-                      lr=config.lr, batch_size=config.batch_size, seed=config.seed,
+                      lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
+                      seed=config.seed,
                       progress=progress)
         if cache_results and not history.interrupted:
             _remember(key, config, history, model if keep_model else None, target)
@@ -367,6 +374,14 @@ def _check_run_fields(config: Experiment) -> None:
     if not isinstance(config.optimizer, str) or config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; use one of "
                          f"{', '.join(OPTIMIZERS)}")
+    check_momentum(config.momentum, config.optimizer)
+    if config.activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {config.activation!r}; use one of "
+                         f"{', '.join(ACTIVATIONS)}")
+    check_init_std(config.init_std)
+    if config.model != "mlp" and (config.activation, config.init_std) != ("relu", None):
+        raise ValueError(f"activation and init_std are options of the MLP, not of model "
+                         f"{config.model!r}")
     if config.seed is not None:
         check_seed(config.seed)
 

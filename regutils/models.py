@@ -7,16 +7,22 @@ import torch
 from torch import nn
 
 NORMS = {None: None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
 def mlp(hidden: Sequence[int] = (256, 256), *, dropout: float = 0.0, input_dropout: float = 0.0,
-        norm: str | None = None, in_features: int = 28 * 28, classes: int = 10) -> nn.Sequential:
-    """A fully connected network: each hidden layer is Linear → norm → ReLU → Dropout.
+        norm: str | None = None, activation: str = "relu", init_std: float | None = None,
+        in_features: int = 28 * 28, classes: int = 10) -> nn.Sequential:
+    """A fully connected network: each hidden layer is Linear → norm → activation → Dropout.
 
-    `norm` is None, "batch" or "layer"; `dropout` acts on hidden units, `input_dropout` on pixels.
+    `norm` is None, "batch" or "layer"; `activation` "relu", "sigmoid" or "tanh"; `dropout` acts
+    on hidden units, `input_dropout` on pixels. `init_std` draws every weight and bias from
+    N(0, init_std²) instead of PyTorch's default (uniform, scaled by each layer's fan-in).
 
     >>> [type(layer).__name__ for layer in mlp(hidden=(128,), dropout=0.5, norm="batch")]
     ['Flatten', 'Linear', 'BatchNorm1d', 'ReLU', 'Dropout', 'Linear']
+    >>> round(float(mlp((30,), activation="sigmoid", init_std=1.0)[1].weight.std()), 1)
+    1.0
     """
     hidden = _check_widths(hidden)
     for name, size in (("in_features", in_features), ("classes", classes)):
@@ -26,6 +32,9 @@ def mlp(hidden: Sequence[int] = (256, 256), *, dropout: float = 0.0, input_dropo
     _check_probability("input_dropout", input_dropout)
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; use None, 'batch' or 'layer'")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
+    check_init_std(init_std)
     layers: list[nn.Module] = [nn.Flatten()]
     if input_dropout > 0:
         layers.append(nn.Dropout(input_dropout))
@@ -34,12 +43,31 @@ def mlp(hidden: Sequence[int] = (256, 256), *, dropout: float = 0.0, input_dropo
         layers.append(nn.Linear(width, out))
         if norm is not None:
             layers.append(NORMS[norm](out))
-        layers.append(nn.ReLU())
+        layers.append(ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = out
     layers.append(nn.Linear(width, classes))
-    return nn.Sequential(*layers)
+    network = nn.Sequential(*layers)
+    if init_std is not None:
+        with torch.no_grad():
+            for layer in network:
+                if isinstance(layer, nn.Linear):
+                    layer.weight.normal_(0.0, init_std)
+                    layer.bias.normal_(0.0, init_std)
+    return network
+
+
+def check_init_std(init_std: float | None) -> float | None:
+    """`init_std` if it is None or a finite number above zero, else a clear error."""
+    if init_std is None:
+        return None
+    if isinstance(init_std, bool) or not isinstance(init_std, (int, float)):
+        raise TypeError(f"init_std must be None (PyTorch's default) or a number > 0, got "
+                        f"{init_std!r}")
+    if not 0 < init_std < float("inf"):
+        raise ValueError(f"init_std must be > 0 and finite, got {init_std!r}")
+    return float(init_std)
 
 
 class RowTransformer(nn.Module):

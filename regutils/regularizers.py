@@ -67,15 +67,18 @@ def weights(model: nn.Module) -> Iterator[nn.Parameter]:
 
 
 def check_strength(name: str, value: float, low: float = 0.0, high: float = math.inf,
-                   high_open: bool = False) -> float:
-    """`value` as a float if it lies in [low, high] (or [low, high)); a clear error if not."""
+                   high_open: bool = False, low_open: bool = False) -> float:
+    """`value` as a float if it lies in [low, high] (or with open ends); a clear error if not."""
+    opening = "(" if low_open else "["
     closing = ")" if high_open or math.isinf(high) else "]"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number in [{low:g}, {high:g}{closing}, got {value!r}")
+        raise TypeError(f"{name} must be a number in {opening}{low:g}, {high:g}{closing}, "
+                        f"got {value!r}")
     value = float(value)
     above = value >= high if high_open else value > high
-    if not math.isfinite(value) or value < low or above:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}{closing}, got {value!r}")
+    below = value <= low if low_open else value < low
+    if not math.isfinite(value) or below or above:
+        raise ValueError(f"{name} must be in {opening}{low:g}, {high:g}{closing}, got {value!r}")
     return value
 
 
@@ -118,6 +121,27 @@ class ProximalL1(Regularizer):
         threshold = optimizer.param_groups[0]["lr"] * self.strength
         for w in weights(model):
             w.copy_(w.sign() * (w.abs() - threshold).clamp_min(0.0))
+
+
+class MaxNorm(Regularizer):
+    """After each step, scale back every unit whose incoming weight vector is longer than c.
+
+    Each row of a weight matrix (one unit's incoming weights) is kept within an L2 ball of radius
+    c; shorter rows are left alone (Srivastava et al., 2014, §5.1).
+
+    >>> layer = nn.Linear(4, 2)
+    >>> MaxNorm(0.1).after_step(layer, None)
+    >>> bool((layer.weight.norm(dim=1) <= 0.1 + 1e-6).all())
+    True
+    """
+
+    def __init__(self, max_norm: float):
+        self.max_norm = check_strength("max-norm radius c", max_norm, low_open=True)
+
+    @torch.no_grad()
+    def after_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        for w in weights(model):
+            w.copy_(torch.renorm(w.flatten(1), p=2, dim=0, maxnorm=self.max_norm).view_as(w))
 
 
 class CoupledWeightDecay(Regularizer):

@@ -40,6 +40,7 @@ class Technique:
     low: float = 0.0
     high: float = math.inf
     high_open: bool = False
+    low_open: bool = False
     typical: float | None = None   # a sensible strength, used when none is given
     build: Callable[[float | None], Setup] = lambda strength: Setup()
     integer: bool = False
@@ -48,8 +49,9 @@ class Technique:
     def range(self) -> str:
         if self.strength is None:
             return "-"
+        opening = "(" if self.low_open else "["
         closing = ")" if self.high_open or math.isinf(self.high) else "]"
-        return f"[{self.low:g}, {self.high:g}{closing}"
+        return f"{opening}{self.low:g}, {self.high:g}{closing}"
 
     def setup(self, strength: float | None) -> Setup:
         """The setup at `strength`, after checking it lies in range."""
@@ -65,7 +67,7 @@ class Technique:
         if strength is None:
             return self.typical
         value = check_strength(f"{self.name} strength ({self.strength})", strength,
-                               self.low, self.high, self.high_open)
+                               self.low, self.high, self.high_open, self.low_open)
         if self.integer:
             if value != int(value):
                 raise ValueError(f"{self.name} strength ({self.strength}) must be a whole "
@@ -82,6 +84,9 @@ TECHNIQUES: dict[str, Technique] = {t.name: t for t in [
               build=lambda s: Setup(regularizers=(reg.L2(s),))),
     Technique("proximal_l1", "L1 by soft-thresholding after each step (exact zeros)", "λ",
               typical=1e-4, build=lambda s: Setup(regularizers=(reg.ProximalL1(s),))),
+    Technique("max_norm", "each unit's incoming weights kept within norm c after every step",
+              "c: the largest L2 norm of a unit's incoming weights", low_open=True, typical=3.0,
+              build=lambda s: Setup(regularizers=(reg.MaxNorm(s),))),
     Technique("coupled_weight_decay", "λ·w added to the gradient, as Adam(weight_decay=λ)", "λ",
               typical=1e-3, build=lambda s: Setup(regularizers=(reg.CoupledWeightDecay(s),))),
     Technique("decoupled_weight_decay", "weights shrunk by (1 − lr·λ) each step, as AdamW", "λ",

@@ -1,6 +1,7 @@
 """The one training loop: the optimizer, one step through the regularizers' hooks, and `fit`."""
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import os
@@ -40,10 +41,11 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
-                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+                   weight_decay: float = 0.0, momentum: float = 0.0) -> torch.optim.Optimizer:
     """Build `optimizer` ("adam", "adamw", "sgd", or a callable taking the parameters).
 
-    The named ones use torch's fused kernels where this torch has them for the model's device.
+    `momentum` is SGD's (heavy ball, as `torch.optim.SGD`); the named optimizers use torch's
+    fused kernels where this torch has them for the model's device.
 
     >>> make_optimizer(nn.Linear(3, 2), "sgd", lr=0.1).param_groups[0]["weight_decay"]
     0.0
@@ -55,7 +57,10 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
                          "or a callable that takes the parameters")
     lr = check_learning_rate(lr)
     groups = parameter_groups(model, check_strength("weight_decay", weight_decay))
+    momentum = check_momentum(momentum, optimizer)
     kind = OPTIMIZERS[optimizer]
+    if momentum:
+        kind = functools.partial(kind, momentum=momentum)
     device = next(model.parameters()).device.type
     if device in ("cpu", "cuda") and "fused" in inspect.signature(kind).parameters:
         # one fused kernel per step instead of a Python loop over the parameters: about a fifth
@@ -65,6 +70,15 @@ def make_optimizer(model: nn.Module, optimizer: str | Callable, lr: float,
         except RuntimeError:  # torch before 2.4 has the option but no fused kernels for the CPU
             pass
     return kind(groups, lr=lr)
+
+
+def check_momentum(momentum: float, optimizer: str = "sgd") -> float:
+    """`momentum` if it lies in [0, 1) and the optimizer takes one ("sgd"), else a clear error."""
+    momentum = check_strength("momentum", momentum, 0.0, 1.0, high_open=True)
+    if momentum and optimizer != "sgd":
+        raise ValueError(f"momentum applies to optimizer 'sgd' only (Adam and AdamW keep moving "
+                         f"averages of their own), got momentum={momentum} with {optimizer!r}")
+    return momentum
 
 
 def check_learning_rate(lr: float) -> float:
@@ -103,8 +117,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
 def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
         regularizers: Sequence[Regularizer] = (), callbacks: Sequence[Callback] = (),
         optimizer: str | Callable = "adam", lr: float = 1e-3, weight_decay: float = 0.0,
-        batch_size: int = 64, seed: int = 0, device: str | torch.device | None = None,
-        progress: bool | None = None) -> History:
+        momentum: float = 0.0, batch_size: int = 64, seed: int = 0,
+        device: str | torch.device | None = None, progress: bool | None = None) -> History:
     """Train `model` on `data.x_train` and record train and validation metrics every epoch.
 
     `weight_decay` is the optimizer's own (on weight matrices only); a Ctrl-C returns the history
@@ -130,7 +144,7 @@ def fit(model: nn.Module, data: MNISTSplit, epochs: int = 20, *,
     model.to(data.device)
     torch.manual_seed(seed)  # dropout masks and noise draw from the global generator
     shuffle = torch.Generator().manual_seed(seed)
-    opt = make_optimizer(model, optimizer, lr, weight_decay)
+    opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
     batch_size = min(batch_size, len(data.y_train))
     steps = len(data.y_train) // batch_size
     history = History(data_source=data.source)

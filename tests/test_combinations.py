@@ -25,6 +25,7 @@ STRENGTHS = {
     "proximal_l1": 0.1,              # threshold lr·λ = 0.01, about a quarter of the first layer
     "coupled_weight_decay": 0.5,
     "decoupled_weight_decay": 5.0,   # shrink factor 1 − lr·λ = 0.5
+    "max_norm": 0.5,                 # below the ~0.58 of a fresh unit's incoming weights
     "dropout": 0.5, "input_dropout": 0.5, "batch_norm": None, "layer_norm": None,
     "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "early_stopping": 2,
 }
@@ -146,6 +147,14 @@ def shrinks_the_weights(pair: Step, without: Step):
     assert decayed < 0.75 * free, f"weight norm {decayed:.3f}, {free:.3f} without the decay"
 
 
+def keeps_every_unit_within_c(pair: Step, without: Step):
+    radius = STRENGTHS["max_norm"]
+    longest = max(w.flatten(1).norm(dim=1).max().item() for w in weights(pair.model))
+    assert longest <= radius * (1 + 1e-5), f"a unit's incoming weights have norm {longest:.4f}"
+    free = max(w.flatten(1).norm(dim=1).max().item() for w in weights(without.model))
+    assert free <= radius or longest < free  # where the partner alone leaves longer rows
+
+
 def changes_the_batch(pair: Step, without: Step):
     moved = (pair.last["batch"] - without.last["batch"]).abs().mean().item()
     assert moved > 0.1, moved
@@ -178,6 +187,7 @@ EFFECTS = {
     "proximal_l1": zeros_stay_zero,
     "coupled_weight_decay": changes_the_gradient_by_lambda_w,
     "decoupled_weight_decay": shrinks_the_weights,
+    "max_norm": keeps_every_unit_within_c,
     "dropout": has_layers(nn.Dropout, nn.ReLU, STRENGTHS["dropout"]),
     "input_dropout": has_layers(nn.Dropout, nn.Flatten, STRENGTHS["input_dropout"]),
     "batch_norm": has_layers(nn.BatchNorm1d, nn.Linear),

@@ -57,3 +57,29 @@ def test_experiment_builds_the_model_it_names():
     assert isinstance(exp.build_model(), ru.models.RowTransformer)
     with pytest.raises(ValueError, match="unknown model 'cnn'"):
         ru.Experiment(model="cnn")
+
+
+def test_activation_and_initial_weights_are_options_of_the_mlp():
+    torch.manual_seed(0)
+    network = ru.mlp((30,), activation="sigmoid", init_std=1.0)
+    assert isinstance(network[2], torch.nn.Sigmoid)
+    first = network[1]
+    assert abs(first.weight.std().item() - 1.0) < 0.01 and abs(first.bias.std().item() - 1.0) < 0.3
+    assert isinstance(ru.mlp((8,), activation="tanh")[2], torch.nn.Tanh)
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        ru.mlp((8,), activation="gelu")
+    with pytest.raises(ValueError, match="init_std must be > 0"):
+        ru.mlp((8,), init_std=0.0)
+
+
+def test_experiment_builds_the_mlp_it_describes_and_refuses_what_it_cannot():
+    experiment = ru.Experiment(hidden=(30,), activation="sigmoid", init_std=1.0, optimizer="sgd",
+                               momentum=0.9, lr=0.5, profile="quick")
+    torch.manual_seed(0)
+    assert isinstance(experiment.build_model()[2], torch.nn.Sigmoid)
+    with pytest.raises(ValueError, match="momentum applies to optimizer 'sgd' only"):
+        ru.Experiment(momentum=0.9)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+        ru.Experiment(optimizer="sgd", momentum=1.0)
+    with pytest.raises(ValueError, match="options of the MLP"):
+        ru.Experiment(model="row_transformer", activation="tanh")

@@ -163,3 +163,21 @@ def test_bad_strengths_name_the_value_and_range(make, bad, message):
 def test_non_numbers_are_refused(bad):
     with pytest.raises(TypeError, match="must be a number"):
         ru.L2(bad)
+
+
+def test_max_norm_clips_long_units_and_leaves_short_ones():
+    layer = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 4.0, 0.0], [0.1, 0.0, 0.0]]))
+    ru.MaxNorm(2.0).after_step(layer, None)
+    assert torch.allclose(layer.weight[0], torch.tensor([1.2, 1.6, 0.0]), atol=1e-5)
+    assert torch.equal(layer.weight[1], torch.tensor([0.1, 0.0, 0.0]))
+    with pytest.raises(ValueError, match=r"max-norm radius c must be in \(0, inf\)"):
+        ru.MaxNorm(0.0)
+
+
+def test_sgd_momentum_is_what_torch_does():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    optimizer = ru.train.make_optimizer(model, "sgd", lr=0.1, momentum=0.9)
+    assert optimizer.param_groups[0]["momentum"] == 0.9
