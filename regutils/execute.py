@@ -47,13 +47,14 @@ def code_hash(notebook) -> str:
     return digest.hexdigest()[:16]
 
 
-def expected_stamp(notebook, data_source: str, seed_offset: int = 0) -> dict:
+def expected_stamp(notebook, data_source: str, seed_offset: int = 0,
+                   profile: str = BOOK_PROFILE) -> dict:
     """What an up-to-date stamp of `notebook` holds, executed now on `data_source`."""
     from .experiment import training_code_hash
 
     return {"code": code_hash(notebook),
             "evidence_code": training_code_hash(modules=EVIDENCE_MODULES),
-            "profile": BOOK_PROFILE, "data_source": data_source, "seed_offset": seed_offset}
+            "profile": profile, "data_source": data_source, "seed_offset": seed_offset}
 
 
 def stale_reasons(path: Path, data_source: str = "torchvision") -> list[str]:
@@ -73,15 +74,21 @@ def stale_reasons(path: Path, data_source: str = "torchvision") -> list[str]:
 
 
 _RUN_ONE = """
-import sys, nbformat, nbclient
+import sys, time, nbformat, nbclient
 source, target, timeout, folder = sys.argv[1:5]
 notebook = nbformat.read(source, as_version=4)
-client = nbclient.NotebookClient(notebook, timeout=int(timeout), kernel_name="python3",
-                                 resources={"metadata": {"path": folder}})
-try:
-    client.execute()
-finally:
-    nbformat.write(notebook, target)  # a failed run too, to read where it stopped
+for attempt in range(3):  # many kernels starting at once: a start can fail, the notebook is fine
+    client = nbclient.NotebookClient(notebook, timeout=int(timeout), kernel_name="python3",
+                                     resources={"metadata": {"path": folder}})
+    try:
+        client.execute()
+        break
+    except RuntimeError as failure:
+        if "Kernel died before replying" not in str(failure) or attempt == 2:
+            raise
+        time.sleep(2)
+    finally:
+        nbformat.write(notebook, target)  # a failed run too, to read where it stopped
 """
 
 
@@ -124,7 +131,8 @@ def execute(path: Path, *, out: Path | None = None, cache: Path | None = None,
             result["written"] = str(failed)
             return result
         offset = int(env.get("REGUTILS_SEED_OFFSET") or 0)
-        notebook.metadata[STAMP] = {**expected_stamp(notebook, current_source(), offset),
+        notebook.metadata[STAMP] = {**expected_stamp(notebook, current_source(), offset,
+                                                     env["REGUTILS_PROFILE"]),
                                     "claims": [{"statement": c["statement"], "holds": c["holds"],
                                                 "converted": c["converted"]} for c in claims]}
         nbformat.write(notebook, target)
