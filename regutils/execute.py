@@ -133,6 +133,7 @@ def execute(path: Path, *, out: Path | None = None, cache: Path | None = None,
         offset = int(env.get("REGUTILS_SEED_OFFSET") or 0)
         notebook.metadata[STAMP] = {**expected_stamp(notebook, current_source(), offset,
                                                      env["REGUTILS_PROFILE"]),
+                                    "seconds": result["seconds"],  # informative, not compared
                                     "claims": [{"statement": c["statement"], "holds": c["holds"],
                                                 "converted": c["converted"]} for c in claims]}
         nbformat.write(notebook, target)
