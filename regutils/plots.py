@@ -122,23 +122,38 @@ def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = 
     return figure
 
 
+def _colors(colors: Sequence[str] | None, count: int) -> list[str]:
+    """`colors` as a list of `count` colours (the colour cycle's if None), or a clear error."""
+    if colors is None:
+        return [f"C{index}" for index in range(count)]
+    colors = list(colors)
+    if len(colors) != count:
+        raise ValueError(f"colors has {len(colors)} entries for {count} runs; give one per run")
+    return colors
+
+
 def _smallest_positive(values: np.ndarray) -> float:
     positive = values[values > 0]
     return float(positive.min()) if len(positive) else 1.0
 
 
 def weight_histograms(models: Mapping[str, torch.nn.Module], *, layer: int = 0,
-                      threshold: float = 1e-3, bins: int = 81, axes=None) -> plt.Figure:
+                      threshold: float = 1e-3, bins: int = 81, axes=None,
+                      colors: Sequence[str] | None = None) -> plt.Figure:
     """Histograms of one weight matrix per model (the first layer's by default), side by side.
 
     Counts are on a log scale so that the tails and the pile-up at zero both show; the band
     |w| < `threshold` is shaded, and each title gives the share of weights inside it and the share
     that are exactly zero. All panels share one symmetric range, so their widths compare.
+    `colors` gives one colour per model (default "C0", "C1", ...), so that a run keeps the colour
+    it has in a chapter's other figures, such as `BASELINE_COLOR` for the baseline.
 
-    >>> figure = weight_histograms({"none": model, "L1": l1_model})  # doctest: +SKIP
+    >>> figure = weight_histograms({"none": model, "L1": l1_model},
+    ...                            colors=[BASELINE_COLOR, "C0"])  # doctest: +SKIP
     """
     if not models:
         raise ValueError("models is empty; pass a mapping label → model")
+    colors = _colors(colors, len(models))
     matrices = {}
     for label, model in models.items():
         found = list(weights(model))
@@ -157,7 +172,7 @@ def weight_histograms(models: Mapping[str, torch.nn.Module], *, layer: int = 0,
     for index, (ax, (label, values)) in enumerate(zip(axes, matrices.items())):
         near = float((values.abs() < threshold).float().mean())
         exact = float((values == 0).float().mean())
-        ax.hist(values.numpy(), bins=edges, color=f"C{index}", log=True)
+        ax.hist(values.numpy(), bins=edges, color=colors[index], log=True)
         ax.axvspan(-threshold, threshold, color="0.5", alpha=0.25, linewidth=0)
         ax.set_title(f"{label}\n|w| < {threshold:g}: {near:.1%}, w = 0: {exact:.1%}",
                      fontsize="small")
@@ -168,15 +183,20 @@ def weight_histograms(models: Mapping[str, torch.nn.Module], *, layer: int = 0,
 
 
 def per_epoch(runs: Mapping, metric: str, *, ax=None, ylabel: str | None = None,
-              log: bool = False, title: str | None = None) -> plt.Figure:
-    """One recorded metric (such as "weight_norm") per epoch, one line per run: label → run."""
+              log: bool = False, title: str | None = None,
+              colors: Sequence[str] | None = None) -> plt.Figure:
+    """One recorded metric (such as "weight_norm") per epoch, one line per run: label → run.
+
+    `colors` gives one colour per run, as in `weight_histograms`.
+    """
+    colors = _colors(colors, len(runs))
     if ax is None:
         figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
     else:
         figure = ax.figure
     for index, (label, run) in enumerate(runs.items()):
         history = _as_history(run)
-        ax.plot(history["epoch"], history[metric], color=f"C{index}", label=label)
+        ax.plot(history["epoch"], history[metric], color=colors[index], label=label)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=ylabel or metric.replace("_", " "))

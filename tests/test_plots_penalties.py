@@ -54,3 +54,17 @@ def test_loss_parts_add_the_penalty_to_the_validation_curve_only_where_it_says_s
     expected = [v + p for v, p in zip(history["val_loss"], history["penalty"])]
     assert list(misleading.get_ydata()) == pytest.approx(expected)
     plt.close(figure)
+
+
+def test_histograms_and_per_epoch_take_one_colour_per_run():
+    from matplotlib.colors import to_rgba
+    model = ru.mlp(hidden=(16,))
+    figure = ru.plots.weight_histograms({"a": model, "b": model},
+                                        colors=[ru.plots.BASELINE_COLOR, "C1"])
+    assert figure.axes[0].patches[0].get_facecolor() == to_rgba(ru.plots.BASELINE_COLOR)
+    plt.close(figure)
+    figure = ru.plots.per_epoch(quick_runs(), "weight_norm", colors=["0.55", "C2"])
+    assert to_rgba(figure.axes[0].lines[0].get_color()) == to_rgba("0.55")
+    plt.close(figure)
+    with pytest.raises(ValueError, match="colors has 1 entries for 2 runs"):
+        ru.plots.weight_histograms({"a": model, "b": model}, colors=["C0"])
