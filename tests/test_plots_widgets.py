@@ -78,6 +78,25 @@ def test_explorer_with_two_knobs_draws_both_settings():
         ru.widgets.explore(ru.Experiment(profile="quick"), "width", 3)
 
 
+def test_explore_names_the_knob_and_takes_a_baseline_that_follows_it(runs):
+    experiment = ru.Experiment("early_stopping", 2, profile="quick")
+    figure = ru.widgets.explore(experiment, "strength", 1, names={"strength": "patience"})
+    assert "patience = 1:" in figure.texts[0].get_text()
+    plt.close(figure)
+    followed = []
+
+    def same_batch_size(chosen):
+        followed.append(chosen.batch_size)
+        return chosen.replace(technique="none", strength=None)
+    figure = ru.widgets.explore(ru.Experiment("batch_norm", profile="quick"), "batch_size", 32,
+                                baseline=same_batch_size)
+    assert followed == [32] and "batch_size = 32" in figure.texts[0].get_text()
+    plt.close(figure)
+    with pytest.raises(TypeError, match="must return an Experiment"):
+        ru.widgets.explore(ru.Experiment(profile="quick"), "batch_size", 32,
+                           baseline=lambda chosen: "none")
+
+
 def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):
     import IPython
     import IPython.display
