@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 import torch
 
 from .data import MEAN, STD
@@ -57,6 +57,7 @@ def curves(runs, *, baseline=None, title: str | None = None, axes=None) -> plt.F
     axes[0].set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize="small", loc="lower right")
     if title:
@@ -392,6 +393,7 @@ def epoch_bands(groups: Mapping[str, Sequence], metric: str, *, ax=None,
         if np.isfinite(half).any():
             ax.fill_between(x, mean - half, mean + half, color=f"C{index}", alpha=0.2)
     ax.set(xlabel="epoch", ylabel=ylabel or metric.replace("_", " "))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title if title is not None else band_caption(min(seeds)), fontsize="small")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
