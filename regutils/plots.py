@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 import torch
 
 from .data import MEAN, STD
@@ -57,6 +57,7 @@ def curves(runs, *, baseline=None, title: str | None = None, axes=None) -> plt.F
     axes[0].set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize="small", loc="lower right")
     if title:
@@ -379,4 +380,86 @@ def reliability(reports: Mapping[str, list[dict]], *, ax=None,
     ax.legend(fontsize="small", loc="upper left")
     if title:
         ax.set_title(title, fontsize="small")
+    return figure
+
+
+def epoch_bands(groups: Mapping[str, Sequence], metric: str, *, ax=None,
+                ylabel: str | None = None, title: str | None = None) -> plt.Figure:
+    """`metric` per epoch, averaged over the runs (seeds) of each group, with its 95% interval.
+
+    `groups` maps a label to the runs of one setting, one per seed (RunResults or Histories of
+    equal length up to the shortest).
+
+    >>> figure = epoch_bands({"none": baselines, "batch norm": normed}, "val_acc")  # doctest: +SKIP
+    """
+    from .stats import interval
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
+    else:
+        figure = ax.figure
+    seeds = set()
+    for index, (label, runs) in enumerate(groups.items()):
+        histories = [_as_history(run) for run in runs]
+        if not histories:
+            raise ValueError(f"group {label!r} has no runs")
+        seeds.add(len(histories))
+        epochs = min(len(history) for history in histories)
+        values = np.array([history[metric][:epochs] for history in histories])
+        intervals = [interval(column) for column in values.T]
+        mean = np.array([i.mean for i in intervals])
+        half = np.array([i.half_width for i in intervals])
+        x = np.arange(1, epochs + 1)
+        ax.plot(x, mean, color=f"C{index}", label=label)
+        if np.isfinite(half).any():
+            ax.fill_between(x, mean - half, mean + half, color=f"C{index}", alpha=0.2)
+    ax.set(xlabel="epoch", ylabel=ylabel or metric.replace("_", " "))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title if title is not None else band_caption(min(seeds)), fontsize="small")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return figure
+
+
+def normalization_axes(kinds: Sequence[str] = ("batch", "layer"), *, examples: int = 6,
+                       features: int = 8, axes=None) -> plt.Figure:
+    """Which entries of a (batch, features) activation share one mean and variance, per norm.
+
+    One panel per kind ("batch", "layer", "rms", or "ghost" for groups of two examples): rows are
+    the examples of a mini-batch, columns the features (hidden units) of one layer; the shaded
+    cells are normalized together, and every other cell belongs to another such set.
+
+    >>> figure = normalization_axes(("batch", "layer"))
+    """
+    from matplotlib.patches import Rectangle
+    shapes = {"batch": ("batch norm: one mean and variance\nper feature, over the batch",
+                        lambda row, column: column == 2),
+              "ghost": ("ghost batch norm: per feature,\nover a group of the batch",
+                        lambda row, column: column == 2 and row < 2),
+              "layer": ("layer norm: one mean and variance\nper example, over its features",
+                        lambda row, column: row == 1),
+              "rms": ("RMS norm: one root mean square\nper example (nothing subtracted)",
+                      lambda row, column: row == 1)}
+    unknown = [kind for kind in kinds if kind not in shapes]
+    if unknown or not kinds:
+        raise ValueError(f"unknown kinds {unknown}; use some of {', '.join(shapes)}")
+    if axes is None:
+        figure, axes = plt.subplots(1, len(kinds), figsize=(3.3 * len(kinds), 3.0),
+                                    layout="constrained", squeeze=False)
+        axes = axes[0]
+    else:
+        figure = axes[0].figure
+    for index, (ax, kind) in enumerate(zip(axes, kinds)):
+        title, shaded = shapes[kind]
+        for row in range(examples):
+            for column in range(features):
+                inside = shaded(row, column)
+                ax.add_patch(Rectangle((column, examples - 1 - row), 0.92, 0.92,
+                                       facecolor=f"C{index}" if inside else "0.9",
+                                       edgecolor="0.4" if inside else "0.8"))
+        ax.set(xlim=(-0.2, features + 0.1), ylim=(-0.2, examples + 0.1), aspect="equal",
+               xticks=[], yticks=[], xlabel="features (units of one layer) →",
+               ylabel="← examples of the batch")
+        ax.set_title(title, fontsize="small")
+        for side in ax.spines.values():
+            side.set_visible(False)
     return figure

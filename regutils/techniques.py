@@ -97,8 +97,14 @@ TECHNIQUES: dict[str, Technique] = {t.name: t for t in [
               True, typical=0.2, build=lambda s: Setup(model_options={"input_dropout": s})),
     Technique("batch_norm", "batch normalization after each hidden linear layer", None,
               build=lambda s: Setup(model_options={"norm": "batch"})),
+    Technique("ghost_batch_norm", "batch normalization with statistics over groups of m "
+              "examples of each batch", "m: examples per normalization group", 2.0, 65536.0,
+              typical=16, integer=True,
+              build=lambda s: Setup(model_options={"norm": "batch", "ghost_batch": s})),
     Technique("layer_norm", "layer normalization after each hidden linear layer", None,
               build=lambda s: Setup(model_options={"norm": "layer"})),
+    Technique("rms_norm", "RMS normalization (layer norm without centring) after each hidden "
+              "linear layer", None, build=lambda s: Setup(model_options={"norm": "rms"})),
     Technique("input_noise", "Gaussian noise on the training inputs", "σ in pixel std units",
               typical=0.5, build=lambda s: Setup(regularizers=(reg.InputNoise(s),))),
     Technique("weight_noise", "Gaussian noise on the weights for each forward pass", "σ",

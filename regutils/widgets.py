@@ -7,7 +7,7 @@ explorer's output also carries its static twin (see `twin`), which the web book 
 from __future__ import annotations
 
 import functools
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
@@ -41,15 +41,23 @@ def default_baseline(experiment: Experiment) -> Experiment:
     return experiment.replace(technique="none", strength=None)
 
 
+Baseline = Experiment | Callable[[Experiment], Experiment] | None
+
+
 def explore(experiment: Experiment, knob: str | Mapping, value=None,
-            baseline: Experiment | None = None, **run_options) -> plt.Figure:
+            baseline: Baseline = None, *, names: Mapping[str, str] | None = None,
+            **run_options) -> plt.Figure:
     """Run `experiment` with `knob` set to `value` (cached) and draw its curves over the baseline.
 
     `knob` may also be a mapping of several fields to values: `{"technique": ..., "strength": ...}`.
+    `baseline` is an Experiment, or a function of the setting's experiment that returns one (a
+    baseline that follows the knob: `lambda e: e.replace(technique="none")`); None is the
+    experiment without its technique. `names` gives a knob the name its title shows, such as
+    {"strength": "patience"}.
 
     >>> figure = explore(Experiment("dropout", profile="quick"), "strength", 0.5)  # doctest: +SKIP
     """
-    label, run, reference = _runs(experiment, knob, value, baseline, **run_options)
+    label, run, reference = _runs(experiment, knob, value, baseline, names=names, **run_options)
     final = run.metrics
     title = (f"{label}: train acc {final['train_acc']:.3f}, validation acc "
              f"{final['val_acc']:.3f}, gap {final['generalization_gap']:.3f}")
@@ -57,7 +65,7 @@ def explore(experiment: Experiment, knob: str | Mapping, value=None,
 
 
 def describe(experiment: Experiment, knob: str | Mapping, value=None,
-             baseline: Experiment | None = None, *, names: Mapping[str, str] | None = None,
+             baseline: Baseline = None, *, names: Mapping[str, str] | None = None,
              **run_options) -> str:
     """What `explore` draws for this setting, with its final numbers, in words: its alt text.
 
@@ -79,31 +87,45 @@ def describe(experiment: Experiment, knob: str | Mapping, value=None,
             f"the baseline's validation accuracy {reference.metrics['val_acc']:.1%}.")
 
 
-def _runs(experiment: Experiment, knob: str | Mapping, value, baseline: Experiment | None,
-          **run_options):
+def _runs(experiment: Experiment, knob: str | Mapping, value, baseline: Baseline,
+          names: Mapping[str, str] | None = None, **run_options):
     """The label of the setting, its run and the baseline's run (both recalled when cached)."""
-    for given in (experiment, baseline or experiment):
-        if not isinstance(given, Experiment):
+    for one in (experiment, baseline if not callable(baseline) else None):
+        if one is not None and not isinstance(one, Experiment):
             raise TypeError(f"explore takes an Experiment such as Experiment('dropout'), "
-                            f"got {given!r}")
+                            f"got {one!r}")
     settings = dict(knob) if isinstance(knob, Mapping) else {knob: value}
     for name in settings:
         _check_knob(name)
-    run = experiment.replace(**settings).run(**run_options)
-    reference = (baseline or default_baseline(experiment)).run(**run_options)
-    label = ", ".join(f"{name} = {setting}" for name, setting in settings.items())
+    chosen = experiment.replace(**settings)
+    run = chosen.run(**run_options)
+    if isinstance(baseline, Experiment):
+        reference_experiment = baseline
+    elif baseline is not None:
+        reference_experiment = baseline(chosen)
+        if not isinstance(reference_experiment, Experiment):
+            raise TypeError(f"the baseline function must return an Experiment, got "
+                            f"{reference_experiment!r}")
+    else:
+        reference_experiment = default_baseline(experiment)
+    reference = reference_experiment.run(**run_options)
+    names = names or {}
+    label = ", ".join(f"{names.get(name, name)} = {value_label(setting)}"
+                      for name, setting in settings.items())
     return label, run, reference
 
 
 def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | None = None, *,
-             baseline: Experiment | None = None, description: str | None = None,
+             baseline: Baseline = None, description: str | None = None,
              static: bool = True):
     """A slider over `values` of `knob` and a Run button; results are cached, so revisits are instant.
 
     `knob` may also map several fields to their values, one control each (a slider for numbers,
     buttons for names): `explorer(exp, {"technique": [...], "strength": [...]})`. It shows the
     first values' curves straight away; Run draws the controls' values. With `static`, every
-    setting is run once more (or recalled) for the twin that the web book shows instead.
+    setting is run once more (or recalled) for the twin that the web book shows instead. Titles
+    name each knob as its control does (`description`, for a single knob). `baseline` is as in
+    `explore`.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -128,19 +150,19 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
         with output:
             output.clear_output(wait=True)
             figure = explore(experiment, {name: c.value for name, c in controls.items()},
-                             baseline=baseline)
+                             baseline=baseline, names=labels)
             display(figure)
             plt.close(figure)
 
+    labels = {name: control.description for name, control in controls.items()}
     button.on_click(draw)
     draw()  # the first values at once: recalled from the cache, or one run
     twin = None
     if static:
-        labels = {name: control.description for name, control in controls.items()}
         knobs = lambda setting: {name: setting[labels[name]] for name in choices}
         twin = static_twin(
             {labels[name]: options for name, options in choices.items()},
-            lambda setting: explore(experiment, knobs(setting), baseline=baseline),
+            lambda setting: explore(experiment, knobs(setting), baseline=baseline, names=labels),
             describe=lambda setting: describe(experiment, knobs(setting), baseline=baseline,
                                               names=labels),
             note="Precomputed when this page was built, one run per setting: move the control "

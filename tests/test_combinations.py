@@ -27,9 +27,11 @@ STRENGTHS = {
     "decoupled_weight_decay": 5.0,   # shrink factor 1 − lr·λ = 0.5
     "max_norm": 0.5,                 # below the ~0.58 of a fresh unit's incoming weights
     "dropout": 0.5, "input_dropout": 0.5, "batch_norm": None, "layer_norm": None,
+    "ghost_batch_norm": 8, "rms_norm": None,
     "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "early_stopping": 2,
 }
-CLASHING = {frozenset({"batch_norm", "layer_norm"})}  # both set the model's `norm`
+NORMALIZATIONS = ("batch_norm", "ghost_batch_norm", "layer_norm", "rms_norm")
+CLASHING = {frozenset(pair) for pair in itertools.combinations(NORMALIZATIONS, 2)}  # one `norm`
 ORDERED_PAIRS = list(itertools.permutations(STRENGTHS, 2))
 PAIRS = [pair for pair in ORDERED_PAIRS if frozenset(pair) not in CLASHING]
 CLASHING_PAIRS = [pair for pair in ORDERED_PAIRS if frozenset(pair) in CLASHING]
@@ -192,6 +194,8 @@ EFFECTS = {
     "input_dropout": has_layers(nn.Dropout, nn.Flatten, STRENGTHS["input_dropout"]),
     "batch_norm": has_layers(nn.BatchNorm1d, nn.Linear),
     "layer_norm": has_layers(nn.LayerNorm, nn.Linear),
+    "ghost_batch_norm": has_layers(ru.models.GhostBatchNorm1d, nn.Linear),
+    "rms_norm": has_layers(ru.models.RMSNorm, nn.Linear),
     "input_noise": changes_the_batch,
     "weight_noise": perturbs_then_restores,
     "augmentation": changes_the_batch,

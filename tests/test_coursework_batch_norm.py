@@ -144,3 +144,79 @@ def test_time_to_threshold_recognises_the_training_accuracy():
 def test_time_to_threshold_when_never_reached():
     with pytest.raises(AssertionError, match="never reached"):
         checks.check_time_to_threshold(history_of([0.5, 0.6]), 0.9, 2, 1.0)
+
+
+# --- check_fold ---------------------------------------------------------------------------------
+
+def folded_with(scale_of, bias_of):
+    def fold(linear, norm):
+        folded = torch.nn.Linear(linear.in_features, linear.out_features)
+        with torch.no_grad():
+            folded.weight.copy_(linear.weight * scale_of(norm)[:, None])
+            folded.bias.copy_(bias_of(linear, norm, scale_of(norm)))
+        return folded
+    return fold
+
+
+def true_scale(norm):
+    return norm.weight / torch.sqrt(norm.running_var + norm.eps)
+
+
+def true_bias(linear, norm, scale):
+    return (linear.bias - norm.running_mean) * scale + norm.bias
+
+
+def test_fold_accepts_the_folded_layer(capsys):
+    checks.check_fold(folded_with(true_scale, true_bias))
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (folded_with(true_scale, lambda l, n, s: l.bias * s + n.bias), "ignores the running mean"),
+    (folded_with(lambda n: n.weight / torch.sqrt(n.running_var),
+                 lambda l, n, s: (l.bias - n.running_mean) * s + n.bias), "ε is missing"),
+    (folded_with(true_scale, lambda l, n, s: (l.bias - n.running_mean) * s), "shift β"),
+    (folded_with(true_scale, lambda l, n, s: -n.running_mean * s + n.bias), "old bias"),
+    (folded_with(lambda n: n.weight, true_bias), "not divided by the running standard deviation"),
+    (lambda linear, norm: torch.nn.Sequential(linear, norm), "should return an nn.Linear"),
+    ("fold", "expected a function"),
+])
+def test_fold_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_fold(wrong)
+
+
+def test_fold_that_changes_its_inputs_is_refused():
+    def in_place(linear, norm):
+        with torch.no_grad():
+            linear.weight.mul_(true_scale(norm)[:, None])
+            linear.bias.copy_(true_bias(linear, norm, true_scale(norm)))
+        return linear
+    with pytest.raises(AssertionError, match="changed the layers"):
+        checks.check_fold(in_place)
+
+
+# --- check_pair_output --------------------------------------------------------------------------
+
+PAIR = torch.tensor([[0.3, -2.0, 5.0, 1.0], [1.7, 4.0, 5.0, 0.9]])
+
+
+def test_pair_accepts_the_signs_and_the_zero(capsys):
+    checks.check_pair_output(PAIR, [[-1, -1, 0, 1], [1, 1, 0, -1]])
+    assert "±1" in capsys.readouterr().out
+    # the check recomputes the truth from the pair it is given
+    other = torch.tensor([[2.0, 1.0], [1.0, 1.0]])
+    checks.check_pair_output(other, [[1, 0], [-1, 0]])
+
+
+@pytest.mark.parametrize("answer, message", [
+    ([[-1, -1, 1, 1], [1, 1, 1, -1]], "where they agree"),
+    ([[1, 1, 0, -1], [-1, -1, 0, 1]], "every sign is flipped"),
+    ([[-1, 1, 0, 1], [1, -1, 0, -1]], "some signs are wrong"),
+    ([[-0.7, -3.0, 0.0, 0.05], [0.7, 3.0, 0.0, -0.05]], "not what batch norm gives"),
+    ([[-1, -1, 0], [1, 1, 0]], "shape of the batch"),
+    ("minus one", "should be a 2 × 4 tensor"),
+])
+def test_pair_names_the_mistake(answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_pair_output(PAIR, answer)

@@ -70,10 +70,52 @@ def test_snapshot_accepts_a_copy(capsys):
 
 @pytest.mark.parametrize("wrong, message", [
     (lambda m: m.state_dict(), "changed when the model trained on"),
-    (lambda m: dict(m.named_parameters()), "changed when the model trained on|keys"),
+    (lambda m: {k: v.detach().clone() for k, v in m.named_parameters()}, "leaves out the buffers"),
     (lambda m: [v.clone() for v in m.state_dict().values()], "should return a dict"),
-    (lambda m: {k: torch.zeros_like(v) for k, v in m.state_dict().items()}, "current weights"),
+    (lambda m: {k: torch.zeros_like(v) for k, v in m.state_dict().items()}, "current state"),
 ])
 def test_snapshot_rejects_the_reference_bug(wrong, message):
     with pytest.raises(AssertionError, match=message):
         checks.check_snapshot(wrong)
+
+
+def test_snapshot_by_deepcopy_is_accepted(capsys):
+    import copy
+    checks.check_snapshot(lambda m: copy.deepcopy(m.state_dict()))
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+# --- check_generalization_loss_stop --------------------------------------------------------------
+
+def test_generalization_loss_stop_by_hand():
+    # epoch 3 is 100·(0.45/0.40 − 1) = 12.5% above the best so far; epoch 7, 0.42/0.38: 10.5%
+    assert checks.generalization_loss_stop(VAL_LOSS, 5.0) == (2, 3)
+    assert checks.generalization_loss_stop(VAL_LOSS, 12.0) == (2, 3)
+    assert checks.generalization_loss_stop(VAL_LOSS, 13.0) == (8, 8)  # never: to the end
+
+
+def right_gl(val_loss, alpha):
+    best = float("inf")
+    for epoch, loss in enumerate(val_loss, 1):
+        best = min(best, loss)
+        if 100 * (loss / best - 1) > alpha:
+            return val_loss.index(best) + 1, epoch
+    return val_loss.index(min(val_loss)) + 1, len(val_loss)
+
+
+def test_generalization_loss_stop_accepts_the_rule(history, capsys):
+    checks.check_generalization_loss_stop(right_gl, history)
+    assert "GL_5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda v, a: right_gl(v, a)[::-1], "wrong way round"),
+    (lambda v, a: right_gl(v, 100 * a), "in percent"),
+    (lambda v, a: (right_gl(v, a)[1],) * 2, "where training stopped"),
+    (lambda v, a: (v.index(min(v)) + 1, right_gl(v, a)[1]), "lowest loss of the whole run"),
+    (lambda v, a: (1, 1), "not \\(1, 1\\)"),
+    ("gl", "expected a function"),
+])
+def test_generalization_loss_stop_names_the_mistake(history, wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_generalization_loss_stop(wrong, history)

@@ -1,4 +1,5 @@
 """The layer-norm chapter's checks accept the right answer and reject plausible wrong ones."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -161,3 +162,115 @@ def test_best_normalization_wants_batch_size_sweeps():
     strength = SweepResult("dropout", "strength", [0.1], [0])
     with pytest.raises(AssertionError, match="over batch_size"):
         checks.check_best_normalization([strength], 2, "dropout")
+
+
+# --- check_rms_invariances ----------------------------------------------------------------------
+
+RMS_TRUTH = {"whole weight matrix × 2.5": True, "same vector added to every row of W": False,
+             "one unit's weights × 2.5": False, "every input × 3": True,
+             "same vector added to every input": False, "one example × 3": True}
+
+
+def test_rms_invariances_accept_the_truth(capsys):
+    checks.check_rms_invariances(RMS_TRUTH)
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("change, message", [
+    ("same vector added to every input", "does change RMSNorm's output"),
+    ("one unit's weights × 2.5", "scaling one unit's weights"),
+    ("every input × 3", "is not right"),
+])
+def test_rms_invariances_name_the_wrong_entry(change, message):
+    answer = dict(RMS_TRUTH, **{change: not RMS_TRUTH[change]})
+    with pytest.raises(AssertionError, match=message):
+        checks.check_rms_invariances(answer)
+
+
+def test_rms_invariances_want_every_change_as_a_bool():
+    with pytest.raises(AssertionError, match="missing"):
+        checks.check_rms_invariances({"every input × 3": True})
+    with pytest.raises(AssertionError, match="is not right"):
+        checks.check_rms_invariances(dict(RMS_TRUTH, **{"every input × 3": "yes"}))
+    with pytest.raises(AssertionError, match="should be a dict"):
+        checks.check_rms_invariances([True] * 6)
+
+
+# --- check_sequence_batch_norm ------------------------------------------------------------------
+
+def over(dims, unbiased=False, eps_outside=False):
+    def norm(x, eps=1e-5):
+        mean, var = x.mean(dim=dims, keepdim=True), x.var(dim=dims, keepdim=True, unbiased=unbiased)
+        return (x - mean) / (var.sqrt() + eps if eps_outside else torch.sqrt(var + eps))
+    return norm
+
+
+def test_sequence_batch_norm_accepts_the_pooled_statistics(capsys):
+    checks.check_sequence_batch_norm(over((0, 1)))
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (over(0), "over the batch only"),
+    (over(-1), "that is layer norm"),
+    (over(1), "over its positions"),
+    (over((0, 1), unbiased=True), "unbiased variance"),
+    (over((0, 1), eps_outside=True), "outside the square root"),
+    (lambda x, eps=1e-5: x - x.mean(dim=(0, 1)), "differs from batch norm"),
+])
+def test_sequence_batch_norm_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_sequence_batch_norm(wrong)
+
+
+# --- check_resolved -----------------------------------------------------------------------------
+
+def seeded_sweep(technique, test_accs):
+    """A batch-size sweep at batch size 2 whose seeds end at the given test accuracies."""
+    result = SweepResult(technique, "batch_size", [2], list(range(len(test_accs))))
+    for seed, acc in enumerate(test_accs):
+        history = History([dict(epoch=1, train_loss=0.1, train_acc=0.9, val_loss=0.3, val_acc=acc,
+                                seconds=1.0)], test_loss=0.3, test_acc=acc)
+        result.runs[(2, seed)] = RunResult(Experiment(technique, batch_size=2, seed=seed), history)
+    return result
+
+
+def interval_of(differences):
+    d = np.asarray(differences)
+    half = ru.stats.t_quantile(len(d)) * d.std(ddof=1) / np.sqrt(len(d))
+    return d.mean() - half, d.mean() + half
+
+
+@pytest.fixture
+def paired_sweeps():
+    return {"none": seeded_sweep("none", [0.80, 0.86, 0.84, 0.90, 0.82]),
+            "layer_norm": seeded_sweep("layer_norm", [0.83, 0.87, 0.88, 0.89, 0.85])}
+
+
+def test_resolved_accepts_the_paired_interval(paired_sweeps, capsys):
+    d = [0.03, 0.01, 0.04, -0.01, 0.03]
+    low, high = interval_of(d)
+    checks.check_resolved(paired_sweeps, 2, low, high, bool(low > 0 or high < 0))
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+def test_resolved_names_the_mistakes(paired_sweeps):
+    d = np.array([0.03, 0.01, 0.04, -0.01, 0.03])
+    low, high = interval_of(d)
+    with pytest.raises(AssertionError, match="resolved should be"):
+        checks.check_resolved(paired_sweeps, 2, low, high, not bool(low > 0 or high < 0))
+    t = ru.stats.t_quantile(5)
+    population = t * d.std() / np.sqrt(5)
+    with pytest.raises(AssertionError, match="ddof = 0"):
+        checks.check_resolved(paired_sweeps, 2, d.mean() - population, d.mean() + population, True)
+    normal = 1.959964 * d.std(ddof=1) / np.sqrt(5)
+    with pytest.raises(AssertionError, match="normal quantile"):
+        checks.check_resolved(paired_sweeps, 2, d.mean() - normal, d.mean() + normal, True)
+    arms = [paired_sweeps[n].at(2, "test_acc") for n in ("layer_norm", "none")]
+    unpaired = t * np.sqrt(arms[0].var(ddof=1) / 5 + arms[1].var(ddof=1) / 5)
+    with pytest.raises(AssertionError, match="unpaired"):
+        checks.check_resolved(paired_sweeps, 2, d.mean() - unpaired, d.mean() + unpaired, False)
+    with pytest.raises(AssertionError, match="the other way round"):
+        checks.check_resolved(paired_sweeps, 2, -high, -low, False)
+    with pytest.raises(AssertionError, match="percentage points"):
+        checks.check_resolved(paired_sweeps, 2, 100 * low, 100 * high, False)

@@ -6,6 +6,8 @@ import torch
 import regutils as ru
 from regutils.coursework import noise as checks
 from regutils.data import STD
+from regutils.experiment import Experiment, RunResult, SweepResult
+from regutils.history import History
 from tests.helpers import leaves_random_stream_alone
 
 
@@ -104,3 +106,69 @@ def test_best_sigma_rejects_a_wrong_value_with_a_reason(noise_sweep):
     wrong = next(v for v in noise_sweep.values if v != best)
     with pytest.raises(AssertionError, match=f"σ = {wrong:g}"):
         checks.check_best_sigma(noise_sweep, wrong)
+
+
+# --- check_matching_lambda, check_sigma_units ---------------------------------------------------
+
+def test_matching_lambda_accepts_n_sigma_squared_and_names_mistakes(capsys):
+    checks.check_matching_lambda(1000, 0.5, 250.0)
+    assert "nσ²" in capsys.readouterr().out
+    for answer, message in [(0.25, "mean"), (500.0, "variance"), (125.0, "factor ½"),
+                            (7.0, "does not give the same minimizer")]:
+        with pytest.raises(AssertionError, match=message):
+            checks.check_matching_lambda(1000, 0.5, answer)
+
+
+def test_sigma_units_divide_by_the_pixel_std(capsys):
+    checks.check_sigma_units(0.1, 0.1 / ru.data.STD)
+    assert capsys.readouterr().out.startswith("✓ correct")
+    for answer, message in [(0.1 * ru.data.STD, "other way"), (0.1, "units differ"),
+                            (1.0, "not the same noise")]:
+        with pytest.raises(AssertionError, match=message):
+            checks.check_sigma_units(0.1, answer)
+
+
+# --- check_candidates ---------------------------------------------------------------------------
+
+def loss_sweep(losses):
+    """An input-noise sweep whose seeds end at the given validation losses, and accuracies."""
+    values = list(losses)
+    result = SweepResult("input_noise", "strength", values, [0, 1, 2, 3, 4])
+    for value, seeds in losses.items():
+        for seed, loss in enumerate(seeds):
+            history = History([dict(epoch=1, train_loss=0.01, train_acc=1.0, val_loss=loss,
+                                    val_acc=0.9 - loss / 10, seconds=1.0)], test_loss=loss, test_acc=0.9)
+            result.runs[(value, seed)] = RunResult(Experiment("input_noise", value, seed=seed), history)
+    return result
+
+
+def baseline_runs(losses):
+    return [RunResult(Experiment(seed=seed), History([dict(epoch=1, train_loss=0.01, train_acc=1.0,
+                                                           val_loss=loss, val_acc=0.85, seconds=1.0)],
+                                                     test_loss=loss, test_acc=0.85))
+            for seed, loss in enumerate(losses)]
+
+
+SWEEP = {1.0: [0.30, 0.32, 0.31, 0.29, 0.30], 2.0: [0.31, 0.30, 0.33, 0.28, 0.32],
+         4.0: [0.40, 0.41, 0.42, 0.39, 0.40]}
+BASE = [0.45, 0.47, 0.44, 0.46, 0.45]
+
+
+def test_candidates_are_the_values_within_noise_of_the_lowest(capsys):
+    checks.check_candidates(loss_sweep(SWEEP), baseline_runs(BASE), [2.0, 1.0])
+    assert "within noise of it: 1, 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, message", [
+    ([1.0], "best value only"),
+    ([1.0, 2.0, 4.0], "not within noise: \\[4.0\\]"),
+    ([1.0, 3.0], "not values of the sweep"),
+])
+def test_candidates_name_the_mistake(answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_candidates(loss_sweep(SWEEP), baseline_runs(BASE), answer)
+
+
+def test_add_noise_says_correct_once(capsys):
+    checks.check_add_noise(right_noise)
+    assert capsys.readouterr().out.count("✓ correct") == 1

@@ -2,6 +2,7 @@ import html
 import re
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
@@ -76,6 +77,25 @@ def test_explorer_with_two_knobs_draws_both_settings():
     plt.close(figure)
     with pytest.raises(ValueError, match="unknown knob 'width'"):
         ru.widgets.explore(ru.Experiment(profile="quick"), "width", 3)
+
+
+def test_explore_names_the_knob_and_takes_a_baseline_that_follows_it(runs):
+    experiment = ru.Experiment("early_stopping", 2, profile="quick")
+    figure = ru.widgets.explore(experiment, "strength", 1, names={"strength": "patience"})
+    assert "patience = 1:" in figure.texts[0].get_text()
+    plt.close(figure)
+    followed = []
+
+    def same_batch_size(chosen):
+        followed.append(chosen.batch_size)
+        return chosen.replace(technique="none", strength=None)
+    figure = ru.widgets.explore(ru.Experiment("batch_norm", profile="quick"), "batch_size", 32,
+                                baseline=same_batch_size)
+    assert followed == [32] and "batch_size = 32" in figure.texts[0].get_text()
+    plt.close(figure)
+    with pytest.raises(TypeError, match="must return an Experiment"):
+        ru.widgets.explore(ru.Experiment(profile="quick"), "batch_size", 32,
+                           baseline=lambda chosen: "none")
 
 
 def test_live_curves_redraw_after_every_epoch_in_jupyter(data, monkeypatch):
@@ -189,3 +209,27 @@ def test_runs_are_drawn_in_the_colour_blind_safe_palette(runs):
     figure, ax = plt.subplots()
     assert to_hex(ax.plot([0, 1])[0].get_color()).upper() == ru.plots.PALETTE[0]  # "C0" in a chapter's own plot
     plt.close(figure)
+
+
+def test_epoch_bands_draw_a_mean_and_a_band_per_group(fresh_cache):
+    seeds = [ru.Experiment(seed=seed, profile="quick").run() for seed in (0, 1)]
+    figure = ru.plots.epoch_bands({"none": seeds, "one seed": seeds[:1]}, "val_acc")
+    ax = figure.axes[0]
+    assert len(ax.lines) == 2 and len(ax.collections) == 1  # one seed: a line, no band
+    mean = np.mean([run.history["val_acc"] for run in seeds], axis=0)
+    assert np.allclose(ax.lines[0].get_ydata(), mean)
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    plt.close(figure)
+    with pytest.raises(ValueError, match="group 'empty' has no runs"):
+        ru.plots.epoch_bands({"empty": []}, "val_acc")
+
+
+def test_normalization_axes_shade_a_column_for_batch_norm_and_a_row_for_layer_norm():
+    figure = ru.plots.normalization_axes(("batch", "layer"), examples=4, features=5)
+    shaded = [[patch.get_xy() for patch in ax.patches if patch.get_facecolor()[:3] != (0.9, 0.9, 0.9)]
+              for ax in figure.axes]
+    assert {x for x, _ in shaded[0]} == {2} and len(shaded[0]) == 4   # one feature, every example
+    assert len({y for _, y in shaded[1]}) == 1 and len(shaded[1]) == 5  # one example, every feature
+    plt.close(figure)
+    with pytest.raises(ValueError, match="unknown kinds \\['group'\\]"):
+        ru.plots.normalization_axes(("group",))

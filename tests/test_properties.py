@@ -207,7 +207,7 @@ def explicit_cases() -> list[BadInput]:
         bad("mlp dropout nan", lambda: mlp(dropout=math.nan), "nan", "[0, 1)"),
         bad("mlp dropout '0.5'", lambda: mlp(dropout="0.5"), "'0.5'", "[0, 1)"),
         bad("mlp input_dropout 1.5", lambda: mlp(input_dropout=1.5), "1.5", "[0, 1)"),
-        bad("mlp unknown norm", lambda: mlp(norm="group"), "'group'", "'batch' or 'layer'"),
+        bad("mlp unknown norm", lambda: mlp(norm="group"), "'group'", "'layer' or 'rms'"),
         bad("mlp hidden (0,)", lambda: mlp(hidden=(0,)), "(0,)", "positive ints"),
         bad("mlp hidden None", lambda: mlp(hidden=None), "None", "positive ints"),
         bad("mlp hidden -3", lambda: mlp(hidden=-3), "-3", "positive ints"),

@@ -1,5 +1,8 @@
 """Checks for the exercises of the chapter "Batch normalization".
 
+The chapter's exercises use `check_fold`, `check_running_statistics` and `check_pair_output`;
+`check_batch_norm_forward` and `check_time_to_threshold` remain for earlier versions of it.
+
 >>> import torch
 >>> def batch_norm(x, gamma, beta, eps=1e-5):
 ...     mean = x.mean(dim=0)
@@ -229,3 +232,106 @@ def check_time_to_threshold(run, threshold: float, epoch, seconds) -> None:
                "threshold")
     _wrong(f"the training time up to epoch {expected} is not {answer_seconds:g} s",
            "sum(history['seconds'][:epoch])")
+
+
+def _folding_case() -> tuple[nn.Linear, nn.BatchNorm1d]:
+    """A linear layer and a batch norm after it whose running statistics are far from 0 and 1."""
+    generator = torch.Generator().manual_seed(3)
+    linear = nn.Linear(12, 5)
+    norm = nn.BatchNorm1d(5)
+    with torch.no_grad():
+        linear.weight.copy_(torch.randn(5, 12, generator=generator))
+        linear.bias.copy_(torch.randn(5, generator=generator))
+        norm.weight.copy_(torch.rand(5, generator=generator) + 0.5)
+        norm.bias.copy_(torch.randn(5, generator=generator))
+        norm.running_mean.copy_(3 * torch.randn(5, generator=generator))
+        norm.running_var.copy_(torch.tensor([4.0, 0.25, 9.0, 1e-4, 2.0]))  # one almost constant
+    return linear, norm.eval()
+
+
+def check_fold(fold) -> None:
+    """Check `fold(linear, norm)`: one nn.Linear equal to `norm(linear(x))` in evaluation mode."""
+    if not callable(fold):
+        _wrong(f"expected a function fold(linear, norm), got {type(fold).__name__}",
+               "define it with def fold(linear, norm): ... and pass the function itself")
+    linear, norm = _folding_case()
+    before = {name: tensor.clone() for name, tensor in
+              [*linear.state_dict().items(), *(("norm." + k, v) for k, v in norm.state_dict().items())]}
+    with torch.no_grad():
+        folded = fold(linear, norm)
+    after = {name: tensor for name, tensor in
+             [*linear.state_dict().items(), *(("norm." + k, v) for k, v in norm.state_dict().items())]}
+    if any(not torch.equal(before[name], after[name]) for name in before):
+        _wrong("your function changed the layers it was given",
+               "compute the new weight and bias from copies; write them into a new nn.Linear")
+    if not isinstance(folded, nn.Linear) or folded.weight.shape != linear.weight.shape:
+        _wrong(f"fold should return an nn.Linear with a {tuple(linear.weight.shape)} weight, got "
+               f"{type(folded).__name__}", "make a new nn.Linear(linear.in_features, "
+               "linear.out_features) and copy the folded weight and bias into it")
+    if folded.bias is None:
+        _wrong("the folded layer has no bias", "batch norm's shift and the running mean end up in "
+               "the bias: create the nn.Linear with bias=True")
+    x = torch.randn(64, 12, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        expected = norm(linear(x))
+        answer = folded(x)
+    difference = (answer - expected).abs().max().item()
+    if torch.allclose(answer, expected, rtol=1e-4, atol=1e-4):
+        return _correct(f"the folded layer computes norm(linear(x)) in evaluation mode (largest "
+                        f"difference {difference:.1e})")
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    mistakes = {
+        "the folded layer ignores the running mean":
+            ("subtract norm.running_mean from linear's output before scaling: the bias becomes "
+             "(linear.bias - running_mean) * scale + norm.bias",
+             linear.bias * scale + norm.bias),
+        "ε is missing: you divided by sqrt(running_var)":
+            ("divide by torch.sqrt(norm.running_var + norm.eps); one unit here has almost no "
+             "variance", (linear.bias - norm.running_mean) * norm.weight
+             / torch.sqrt(norm.running_var) + norm.bias),
+        "batch norm's own shift β (norm.bias) is missing":
+            ("add norm.bias at the end", (linear.bias - norm.running_mean) * scale),
+        "the old bias of the linear layer is missing":
+            ("the linear layer's bias passes through the normalization too: use "
+             "(linear.bias - running_mean) * scale + norm.bias", -norm.running_mean * scale + norm.bias),
+    }
+    with torch.no_grad():
+        for problem, (hint, wrong_bias) in mistakes.items():
+            if torch.allclose(folded.bias, wrong_bias, rtol=1e-3, atol=1e-3):
+                _wrong(problem, hint)
+        if torch.allclose(folded.weight, linear.weight * norm.weight[:, None], rtol=1e-3, atol=1e-3):
+            _wrong("the weight is scaled by γ but not divided by the running standard deviation",
+                   "each row i of the weight is multiplied by γ_i / sqrt(running_var_i + eps)")
+    _wrong(f"the folded layer's output differs from norm(linear(x)) by up to {difference:.3g}",
+           "in evaluation mode, norm(z) = (z - running_mean) / sqrt(running_var + eps) * weight + "
+           "bias with z = linear.weight @ x + linear.bias; collect the terms that multiply x")
+
+
+def check_pair_output(pair, answer) -> None:
+    """Check `answer`: training-mode batch norm (γ = 1, β = 0) of the two-example batch `pair`."""
+    pair = torch.as_tensor(pair, dtype=torch.float32)
+    if pair.dim() != 2 or len(pair) != 2:
+        _wrong("pair should be the (2, features) batch of the exercise", "pass the tensor `pair`")
+    try:
+        answer = torch.as_tensor(answer, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        _wrong(f"pair_output should be a 2 × {pair.shape[1]} tensor of numbers, got "
+               f"{type(answer).__name__}", "write it as torch.tensor([[...], [...]])")
+    if answer.shape != pair.shape:
+        _wrong(f"pair_output should have the shape of the batch, {tuple(pair.shape)}, got "
+               f"{tuple(answer.shape)}", "one row per example, one column per feature")
+    expected = (pair - pair.mean(0)) / torch.sqrt(pair.var(0, unbiased=False) + EPS)
+    if torch.allclose(answer, expected, atol=0.01):
+        return _correct("with two examples every unit becomes ±1, the sign of which example is "
+                        "larger, and a feature on which they agree becomes 0")
+    equal = (pair[0] == pair[1])
+    if equal.any() and torch.allclose(answer[:, ~equal], expected[:, ~equal], atol=0.01):
+        _wrong("the features where both examples differ are right, but not the one where they agree",
+               "when both values are equal, x − μ is 0 for both, and 0 / sqrt(0 + ε) is 0")
+    if torch.allclose(answer, -expected, atol=0.01):
+        _wrong("every sign is flipped", "the larger of the two values lies above the mean: +1")
+    if torch.allclose(answer[:, ~equal].abs(), torch.ones_like(answer[:, ~equal]), atol=0.01):
+        _wrong("the values are ±1 but some signs are wrong", "in each feature the larger value "
+               "gets +1 and the smaller −1")
+    _wrong("that is not what batch norm gives for this pair", "μ is the midpoint of the two values "
+           "and σ half their distance (the biased standard deviation): (x − μ) / σ is ±1")

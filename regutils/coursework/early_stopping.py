@@ -113,22 +113,107 @@ def check_restored_epoch(run, patience: int, epoch: int) -> None:
 
 
 def check_snapshot(snapshot) -> None:
-    """Check `snapshot(model)`: it returns the model's weights as a copy, safe from later training."""
+    """Check `snapshot(model)`: a copy of the whole state, buffers included, safe from training.
+
+    The model has a batch norm, whose running statistics are buffers, not parameters: a snapshot
+    of the parameters alone would give back the *latest* statistics with the old weights.
+    """
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
-    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    saved = snapshot(model)
-    if not isinstance(saved, dict) or set(saved) != set(before):
-        _wrong(f"snapshot should return a dict with the keys of model.state_dict(), got "
-               f"{type(saved).__name__}", "return a dict mapping each name to a tensor")
-    if not all(torch.equal(saved[k], before[k]) for k in before):
-        _wrong("the snapshot does not hold the model's current weights",
-               "copy the values of model.state_dict(), do not change them")
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(),
+                                torch.nn.Linear(3, 2))
+    inputs = torch.randn(16, 4)
     with torch.no_grad():
+        model.train()(inputs + 1)  # running statistics away from their starting values
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    expected = model.eval()(inputs).detach()
+    saved = snapshot(model)
+    if not isinstance(saved, dict):
+        _wrong(f"snapshot should return a dict like model.state_dict(), got {type(saved).__name__}",
+               "return a dict mapping each name to a tensor")
+    missing = sorted(set(before) - set(saved))
+    if missing:
+        buffers = [name for name in missing if name in dict(model.named_buffers())]
+        if buffers:
+            _wrong(f"the snapshot leaves out the buffers {buffers}", "batch norm's running mean "
+                   "and variance are buffers, not parameters: copy model.state_dict(), which holds "
+                   "both, not model.named_parameters()")
+        _wrong(f"the snapshot misses {missing}", "copy every entry of model.state_dict()")
+    if not all(torch.equal(saved[k], before[k]) for k in before):
+        _wrong("the snapshot does not hold the model's current state",
+               "copy the values of model.state_dict(), do not change them")
+    with torch.no_grad():  # stands for the training steps that follow
+        model.train()
+        for _ in range(3):
+            model(3 * inputs - 2)
         for parameter in model.parameters():
-            parameter.add_(1.0)  # stands for the training steps that follow
-    if any(torch.equal(saved[k], model.state_dict()[k]) for k in before):
+            parameter.add_(1.0)
+    if any(torch.equal(saved[k], model.state_dict()[k]) for k in before
+           if not k.endswith("num_batches_tracked")):
         _wrong("the snapshot changed when the model trained on",
                "model.state_dict() holds references to the live tensors; store "
                "{k: v.detach().clone() for k, v in model.state_dict().items()} or copy.deepcopy it")
-    _correct("the snapshot kept the old weights while the model moved on")
+    model.load_state_dict(saved)
+    if not torch.allclose(model.eval()(inputs), expected):
+        _wrong("loading the snapshot does not give back the model's old outputs",
+               "store a copy of every tensor of model.state_dict()")
+    _correct("the snapshot kept the old weights and batch-norm statistics while the model moved on, "
+             "and loading it restores the old outputs")
+
+
+def generalization_loss_stop(val_loss: list[float], alpha: float) -> tuple[int, int]:
+    """(restored epoch, last epoch trained) of Prechelt's GL_α criterion, replayed on `val_loss`.
+
+    GL(t) = 100 · (L(t) / min_{s ≤ t} L(s) − 1): stop after the first epoch where GL exceeds α and
+    give back the epoch of the lowest loss so far; without such an epoch, train to the end.
+    """
+    best = math.inf
+    for epoch, loss in enumerate(val_loss, start=1):
+        best = min(best, loss)
+        if 100 * (loss / best - 1) > alpha:
+            return val_loss.index(best) + 1, epoch
+    return val_loss.index(min(val_loss)) + 1, len(val_loss)
+
+
+def _gl_cases(run) -> list[tuple[list[float], float]]:
+    own = _history(run)["val_loss"]
+    bumpy = [1.0, 0.8, 0.7, 0.72, 0.69, 0.705, 0.74, 0.71, 0.80, 0.9]
+    return [(own, 1.0), (own, 5.0), (own, 20.0), (bumpy, 2.0), (bumpy, 5.0), (bumpy, 50.0)]
+
+
+def check_generalization_loss_stop(gl_stop, run) -> None:
+    """Check `gl_stop(val_loss, alpha)` against Prechelt's GL_α on `run`'s losses and on others."""
+    if not callable(gl_stop):
+        _wrong(f"expected a function gl_stop(val_loss, alpha), got {type(gl_stop).__name__}",
+               "define it with def gl_stop(val_loss, alpha): ... and pass the function")
+    for val_loss, alpha in _gl_cases(run):
+        expected = generalization_loss_stop(val_loss, alpha)
+        try:
+            answer = gl_stop(list(val_loss), alpha)
+            answer = tuple(_whole_epoch("epoch", value) for value in answer)
+        except AssertionError:
+            raise
+        except Exception as error:
+            _wrong(f"gl_stop raised {type(error).__name__}: {error} for alpha = {alpha}",
+                   "return a pair (restored epoch, last epoch trained)")
+        if len(answer) != 2:
+            _wrong(f"gl_stop should return two epochs, got {answer}",
+                   "return (restored epoch, last epoch trained)")
+        if answer == expected:
+            continue
+        if answer == expected[::-1]:
+            _wrong("the two epochs are the wrong way round", "return (restored, stopped)")
+        if answer == generalization_loss_stop(val_loss, 100 * alpha):
+            _wrong(f"for alpha = {alpha} you compared the ratio minus one with alpha itself",
+                   "GL is in percent: 100 · (L(t) / L_opt(t) − 1) > alpha")
+        if answer[1] == expected[1] and answer[0] == answer[1]:
+            _wrong("you gave back the epoch where training stopped", "restore the epoch with the "
+                   "lowest validation loss up to the stop")
+        if answer == (val_loss.index(min(val_loss)) + 1, expected[1]):
+            _wrong("you restored the lowest loss of the whole run", "the rule only knows the "
+                   "epochs it trained: take the lowest loss up to the stop")
+        _wrong(f"for alpha = {alpha} the rule restores epoch {expected[0]} and stops after epoch "
+               f"{expected[1]}, not {answer}", "keep the lowest loss so far, compute GL each epoch "
+               "and stop at the first epoch where it exceeds alpha")
+    restored, stopped = generalization_loss_stop(_history(run)["val_loss"], 5.0)
+    _correct(f"on the baseline's losses GL_5 would stop after epoch {stopped} and restore epoch "
+             f"{restored}")

@@ -1,5 +1,8 @@
 """Checks for the exercises of the chapter "Layer normalization".
 
+The chapter's exercises use `check_rms_invariances`, `check_sequence_batch_norm` and
+`check_resolved`; the other checks remain for earlier versions of it.
+
 >>> import torch.nn.functional as F
 >>> check_layer_norm(lambda x, weight, bias, eps=1e-5: F.layer_norm(x, x.shape[-1:], weight, bias,
 ...                                                              eps))
@@ -209,3 +212,161 @@ def check_best_normalization(sweeps, batch_size: int, technique: str) -> None:
     _wrong(f"{technique} does not have the highest validation accuracy at batch size {batch_size}",
            "for each sweep take mean('val_acc') at the index of the batch size in sweep.values "
            "and pick the largest")
+
+
+# The six changes of the chapter's invariance table, each applied to (weights, inputs) of one
+# layer without bias; the chapter measures batch and layer norm, the exercise asks about RMSNorm.
+def _invariance_changes(generator: torch.Generator) -> dict:
+    one_row = torch.ones(16, 1)
+    one_row[3] = 2.5
+    one_example = torch.ones(32, 1)
+    one_example[5] = 3.0
+    row_shift, input_shift = torch.randn(1, 20, generator=generator), torch.randn(1, 20, generator=generator)
+    return {"whole weight matrix × 2.5": lambda w, x: (2.5 * w, x),
+            "same vector added to every row of W": lambda w, x: (w + row_shift, x),
+            "one unit's weights × 2.5": lambda w, x: (one_row * w, x),
+            "every input × 3": lambda w, x: (w, 3 * x),
+            "same vector added to every input": lambda w, x: (w, x + input_shift),
+            "one example × 3": lambda w, x: (w, one_example * x)}
+
+
+def _rms(h: torch.Tensor) -> torch.Tensor:
+    return h / torch.sqrt(h.pow(2).mean(dim=-1, keepdim=True) + 1e-5)
+
+
+def check_rms_invariances(answers) -> None:
+    """Check `answers`: for each change of the invariance table, whether RMSNorm's output stays."""
+    generator = torch.Generator().manual_seed(2)
+    inputs = torch.randn(32, 20, generator=generator) + 0.5
+    weights = torch.randn(16, 20, generator=generator)
+    changes = _invariance_changes(generator)
+    if not isinstance(answers, Mapping):
+        _wrong(f"rms_invariant should be a dict from change to True or False, got "
+               f"{type(answers).__name__}", "use the keys of CHANGES: {change: True, ...}")
+    missing = [change for change in changes if change not in answers]
+    unknown = [change for change in answers if change not in changes]
+    if missing or unknown:
+        _wrong(f"the answer should have one entry per change; missing {missing}, unknown {unknown}",
+               f"use exactly these keys: {list(changes)}")
+    truth = {}
+    for change, apply in changes.items():
+        new_weights, new_inputs = apply(weights, inputs)
+        moved = (_rms(inputs @ weights.T) - _rms(new_inputs @ new_weights.T)).abs().max().item()
+        truth[change] = moved < 1e-3
+    wrong = [change for change in changes if bool(answers[change]) != truth[change]
+             or not isinstance(answers[change], (bool, np.bool_))]
+    if not wrong:
+        return _correct("RMSNorm divides each example by its own root mean square, so it cannot see "
+                        "any rescaling of an example's pre-activations, and subtracts nothing, so "
+                        "it sees every shift")
+    shifts = [change for change in wrong if "added" in change]
+    if shifts and all(truth[change] is False for change in shifts):
+        _wrong(f"{shifts[0]!r} does change RMSNorm's output", "RMSNorm subtracts no mean: a "
+               "shift that layer norm would remove changes the root mean square and the direction")
+    if "one unit's weights × 2.5" in wrong:
+        _wrong("scaling one unit's weights changes RMSNorm's output", "only that unit grows; the "
+               "root mean square over the units, and so every output, changes")
+    _wrong(f"the answer for {wrong[0]!r} is not right", "write out RMSNorm(W x) after the change and "
+           "see whether the common factor cancels between the numerator and the root mean square")
+
+
+def check_sequence_batch_norm(sequence_batch_norm, eps: float = 1e-5) -> None:
+    """Check `sequence_batch_norm(x)`: each feature normalized over the batch and the positions."""
+    if not callable(sequence_batch_norm):
+        _wrong(f"expected a function sequence_batch_norm(x), got {type(sequence_batch_norm).__name__}",
+               "define it with def sequence_batch_norm(x, eps=1e-5): ... and pass the function")
+    generator = torch.Generator().manual_seed(5)
+    x = (torch.randn(6, 9, 5, generator=generator) * torch.tensor([1.0, 3.0, 0.3, 2.0, 5.0])
+         + torch.randn(1, 9, 1, generator=generator) + 2)
+    x[..., 2] = 2 + 1e-3 * torch.randn(6, 9, generator=generator)  # almost constant: ε matters
+    original = x.clone()
+    try:
+        with torch.no_grad():
+            answer = sequence_batch_norm(x)
+    except Exception as error:
+        _wrong(f"your function raised {type(error).__name__}: {error} on a (6, 9, 5) input",
+               "reduce over dim=(0, 1), the batch and the positions, with keepdim=True")
+    _check_new_tensor(x, original, answer, "sequence_batch_norm(x)")
+    expected = F.batch_norm(x.transpose(1, 2), None, None, training=True, eps=eps).transpose(1, 2)
+    if torch.allclose(answer, expected, atol=MATCH * 10):
+        return _correct("each feature is normalized with one mean and variance over the batch and "
+                        "all positions, as BatchNorm1d on (batch, features, positions) does")
+    mistakes = {
+        "you normalized over the batch only, one set of statistics per position":
+            ("pool the positions too: reduce over dim=(0, 1)", _normalize(x, 0, None, None, eps)),
+        "you normalized each position over its features: that is layer norm":
+            ("batch norm keeps one set of statistics per feature; reduce over dim=(0, 1)",
+             _normalize(x, -1, None, None, eps)),
+        "you normalized each sequence over its positions":
+            ("pool the batch too: reduce over dim=(0, 1)", _normalize(x, 1, None, None, eps)),
+        "you divided by the unbiased variance":
+            ("use the biased variance, unbiased=False", _normalize(x, (0, 1), None, None, eps,
+                                                                   unbiased=True)),
+        "ε is missing or outside the square root":
+            ("divide by torch.sqrt(var + eps)", _normalize(x, (0, 1), None, None, eps,
+                                                           eps_outside=True)),
+    }
+    for problem, (hint, wrong) in mistakes.items():
+        if torch.allclose(answer, wrong, atol=MATCH * 10):
+            _wrong(problem, hint)
+    difference = (answer - expected).abs().max().item()
+    _wrong(f"your output differs from batch norm over batch and positions by up to {difference:.3g}",
+           "subtract x.mean(dim=(0, 1), keepdim=True) and divide by the square root of the biased "
+           "variance over the same dimensions plus eps")
+
+
+def check_resolved(sweeps, batch_size: int, low, high, resolved) -> None:
+    """Check the 95% interval of layer norm minus no normalization in test accuracy at `batch_size`,
+    paired by seed, and whether it resolves a difference from zero."""
+    by_name = _sweeps_by_technique(sweeps)
+    for name in ("layer_norm", "none"):
+        if name not in by_name:
+            _wrong(f"the sweeps should include {name!r}", "pass the dict batch_sweeps")
+        if batch_size not in by_name[name].values:
+            _wrong(f"batch size {batch_size!r} is not in the {name} sweep", "use BATCH_SIZES[0]")
+    if by_name["layer_norm"].seeds != by_name["none"].seeds:
+        _wrong("the two sweeps were run with different seeds, so they cannot be paired",
+               "run both over the same seeds")
+    differences = (by_name["layer_norm"].at(batch_size, "test_acc")
+                   - by_name["none"].at(batch_size, "test_acc"))
+    n = len(differences)
+    from ..stats import t_quantile
+    half = t_quantile(n) * float(np.std(differences, ddof=1)) / np.sqrt(n)
+    mean = float(np.mean(differences))
+    expected_low, expected_high = mean - half, mean + half
+    low, high = _number("low", low), _number("high", high)
+    if not isinstance(resolved, (bool, np.bool_)):
+        _wrong(f"resolved should be True or False, got {resolved!r}",
+               "resolved = low > 0 or high < 0")
+
+    def near(a, b):
+        return abs(a - b) <= 1e-6 + 1e-6 * abs(b)
+
+    if not (near(low, expected_low) and near(high, expected_high)):
+        if near(low, 100 * expected_low) and near(high, 100 * expected_high):
+            _wrong("your interval is in percentage points", "keep accuracies as fractions here")
+        population = t_quantile(n) * float(np.std(differences)) / np.sqrt(n)
+        if near(high - mean, population):
+            _wrong("you used the population standard deviation (ddof = 0)",
+                   "the sample standard deviation divides by n − 1: np.std(d, ddof=1)")
+        normal = 1.959964 * float(np.std(differences, ddof=1)) / np.sqrt(n)
+        if near(high - mean, normal):
+            _wrong("you used 1.96, the normal quantile", f"with {n} seeds the t quantile is "
+                   f"larger: ru.stats.t_quantile({n}) = {t_quantile(n):.3f}")
+        arms = [by_name[name].at(batch_size, "test_acc") for name in ("layer_norm", "none")]
+        unpaired = t_quantile(n) * np.sqrt(np.var(arms[0], ddof=1) / n + np.var(arms[1], ddof=1) / n)
+        if near(high - mean, float(unpaired)):
+            _wrong("that interval treats the two arms as unpaired", "subtract seed by seed first, "
+                   "then take the mean and spread of the n differences")
+        if near(low, -expected_high) and near(high, -expected_low):
+            _wrong("that is no normalization minus layer norm", "subtract the other way round")
+        _wrong(f"the interval should be [{expected_low:.4f}, {expected_high:.4f}]",
+               "mean ± t_quantile(n) · s / √n of the per-seed differences")
+    truth = expected_low > 0 or expected_high < 0
+    if bool(resolved) != truth:
+        _wrong(f"resolved should be {truth}", "a difference is resolved when zero lies outside the "
+               "interval: low > 0 or high < 0")
+    verdict = "resolves" if truth else "does not resolve"
+    _correct(f"layer norm minus no normalization at batch size {batch_size}: {mean:+.4f}, 95% "
+             f"interval [{expected_low:.4f}, {expected_high:.4f}]; it {verdict} a difference "
+             f"with {n} seeds")
