@@ -27,7 +27,8 @@ STRENGTHS = {
     "decoupled_weight_decay": 5.0,   # shrink factor 1 − lr·λ = 0.5
     "max_norm": 0.5,                 # below the ~0.58 of a fresh unit's incoming weights
     "dropout": 0.5, "input_dropout": 0.5, "batch_norm": None, "layer_norm": None,
-    "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "early_stopping": 2,
+    "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "flip": 1.0,
+    "early_stopping": 2,
 }
 CLASHING = {frozenset({"batch_norm", "layer_norm"})}  # both set the model's `norm`
 ORDERED_PAIRS = list(itertools.permutations(STRENGTHS, 2))
@@ -195,6 +196,7 @@ EFFECTS = {
     "input_noise": changes_the_batch,
     "weight_noise": perturbs_then_restores,
     "augmentation": changes_the_batch,
+    "flip": changes_the_batch,
     "early_stopping": stops_early,
 }
 
