@@ -15,7 +15,8 @@ from .experiment import Experiment, RunResult, SweepResult, sweep
 from .models import mlp
 from .profiles import get_profile, use_profile
 from .regularizers import (L1, L2, CoupledWeightDecay, DecoupledWeightDecay, InputNoise, MaxNorm,
-                           ProximalL1, RandomAffine, Regularizer, WeightNoise)
+                           ProximalL1, RandomAffine, RandomFlip, Regularizer,
+                           WeightNoise)
 from .techniques import TECHNIQUES
 from .callbacks import Callback, EarlyStopping
 from .history import History
@@ -28,7 +29,7 @@ __all__ = [
     "load_mnist", "MNISTSplit", "DataError", "best_device", "mlp", "fit", "History", "Callback",
     "EarlyStopping", "LiveCurves", "TrainingDiverged", "Regularizer", "L1", "L2", "ProximalL1",
     "CoupledWeightDecay", "DecoupledWeightDecay", "MaxNorm", "InputNoise", "WeightNoise",
-    "RandomAffine", "Experiment", "RunResult", "SweepResult", "sweep", "use_profile",
+    "RandomAffine", "RandomFlip", "Experiment", "RunResult", "SweepResult", "sweep", "use_profile",
     "get_profile", "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats",
     "claims", "Claims", "ClaimFailed", "calibration",
 ]

@@ -105,10 +105,15 @@ def band_caption(seeds: int) -> str:
     return f"mean over {seeds} seeds, band: 95% interval of the mean"
 
 
+def pixels(images: torch.Tensor) -> np.ndarray:
+    """Normalized MNIST images (as `load_mnist` gives them) back as pixel values in [0, 1]."""
+    return (images.detach().float().cpu() * STD + MEAN).clamp(0, 1).squeeze().numpy()
+
+
 def samples(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None, *,
             columns: int = 8, title: str | None = None) -> plt.Figure:
     """A grid of normalized MNIST images (as `load_mnist` gives them), labels as titles."""
-    images = (images.detach().float().cpu().reshape(-1, 28, 28) * STD + MEAN).clamp(0, 1).numpy()
+    images = pixels(images.reshape(-1, 28, 28)).reshape(-1, 28, 28)
     rows = -(-len(images) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.0),
                                 squeeze=False, layout="constrained")

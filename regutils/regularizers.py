@@ -225,7 +225,8 @@ class RandomAffine(Regularizer):
     """Rotate, shift and scale each training image by its own random amount, on the device, in batches.
 
     One knob scales every range: at strength s, rotations up to ±15°·s, shifts up to ±10%·s of the
-    image side and zoom by up to ±10%·s. No flips: a mirrored 2 is not a 2.
+    image side and zoom by up to ±10%·s. No flips (those are `RandomFlip`): for digits a mirror
+    image is not a transform that keeps the label.
 
     >>> x, _ = RandomAffine(1.0).transform(torch.zeros(8, 1, 28, 28), None)
     >>> x.shape
@@ -258,3 +259,25 @@ class RandomAffine(Regularizer):
         # grid_sample pads with zeros, so shift black to zero first: the border stays black
         moved = F.grid_sample(x - BACKGROUND, grid, padding_mode="zeros", align_corners=False)
         return moved + BACKGROUND, y
+
+
+class RandomFlip(Regularizer):
+    """Mirror each training image left to right with probability p, each image drawn on its own.
+
+    The labels stay as they are: use it only where a mirrored example keeps its class (photos of
+    cats, not digits or letters; chapter 9 measures what it does to MNIST).
+
+    >>> x = torch.arange(4.0).view(1, 1, 1, 4).repeat(2, 1, 1, 1)
+    >>> RandomFlip(1.0).transform(x, None)[0][0, 0, 0].tolist()
+    [3.0, 2.0, 1.0, 0.0]
+    """
+
+    def __init__(self, probability: float):
+        self.probability = check_strength("flip probability p", probability, 0.0, 1.0)
+
+    def transform(self, x, y):
+        if self.probability == 0:
+            return x, y
+        flipped = torch.rand(len(x), device=x.device) < self.probability
+        mask = flipped.view(-1, *([1] * (x.ndim - 1)))
+        return torch.where(mask, torch.flip(x, dims=(-1,)), x), y

@@ -28,7 +28,8 @@ from .techniques import TECHNIQUES, get_technique
 from .train import Callback, History
 
 STORAGE_FORMS = ("none (in memory)", "sqlite:///FILE.db (one machine, several processes)",
-                 "postgresql://USER:PASSWORD@HOST/DATABASE or mysql://... (several machines)")
+                 "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE or mysql://... "
+                 "(several machines)")
 SQLITE_WAIT_SECONDS = 60  # how long a worker waits for another one's write before giving up
 CONNECT_SECONDS = 10  # how long a worker waits for a database server to answer
 STORAGE_ATTEMPTS = 5
@@ -61,8 +62,12 @@ class CVResult:
         return float(self.metric(name).mean())
 
     def std(self, name: str = "val_acc") -> float:
-        """The standard deviation over the folds."""
-        return float(self.metric(name).std())
+        """The sample standard deviation over the folds (ddof = 1), as everywhere in the book.
+
+        It is the spread of single folds, not the uncertainty of the mean: the folds share most
+        of their training images, so their results are correlated.
+        """
+        return float(self.metric(name).std(ddof=1))
 
 
 def cross_validate(experiment: Experiment, k: int = 5) -> CVResult:

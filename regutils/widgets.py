@@ -10,6 +10,7 @@ import functools
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import torch
 
 from . import plots
 from .callbacks import Callback
@@ -46,6 +47,7 @@ Baseline = Experiment | Callable[[Experiment], Experiment] | None
 
 def explore(experiment: Experiment, knob: str | Mapping, value=None,
             baseline: Baseline = None, *, names: Mapping[str, str] | None = None,
+            inputs: int = 0,
             **run_options) -> plt.Figure:
     """Run `experiment` with `knob` set to `value` (cached) and draw its curves over the baseline.
 
@@ -54,6 +56,8 @@ def explore(experiment: Experiment, knob: str | Mapping, value=None,
     baseline that follows the knob: `lambda e: e.replace(technique="none")`); None is the
     experiment without its technique. `names` gives a knob the name its title shows, such as
     {"strength": "patience"}.
+    With `inputs`, a row of that many training images follows the curves, as the setting's
+    regularizers hand them to the network (augmented, noisy, flipped): what it trains on.
 
     >>> figure = explore(Experiment("dropout", profile="quick"), "strength", 0.5)  # doctest: +SKIP
     """
@@ -61,12 +65,51 @@ def explore(experiment: Experiment, knob: str | Mapping, value=None,
     final = run.metrics
     title = (f"{label}: train acc {final['train_acc']:.3f}, validation acc "
              f"{final['val_acc']:.3f}, gap {final['generalization_gap']:.3f}")
-    return plots.curves({label: run}, baseline=reference, title=title)
+    if not inputs:
+        return plots.curves({label: run}, baseline=reference, title=title)
+    settings = dict(knob) if isinstance(knob, Mapping) else {knob: value}
+    images, labels = seen_inputs(experiment.replace(**settings), _check_inputs(inputs))
+    figure = plt.figure(figsize=(10, 5.1), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=(3.6, 1.5))
+    plots.curves({label: run}, baseline=reference, axes=top.subplots(1, 2))
+    top.suptitle(title)
+    for ax, image, digit in zip(bottom.subplots(1, len(images)), images, labels):
+        ax.imshow(plots.pixels(image), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(str(int(digit)), fontsize="small")
+        ax.axis("off")
+    bottom.suptitle("training images as this setting shows them to the network", fontsize="small")
+    return figure
+
+
+def seen_inputs(experiment: Experiment, count: int = 8):
+    """The first `count` training images of `experiment` after its regularizers' `transform`.
+
+    The draw is seeded by the experiment's seed (and leaves the global random state alone), so
+    the same setting always shows the same images.
+
+    >>> images, labels = seen_inputs(Experiment("augmentation", 2.0, profile="quick"), 4)
+    >>> tuple(images.shape)
+    (4, 1, 28, 28)
+    """
+    config = experiment.resolved()
+    data = config.data("cpu")
+    x, y = data.x_train[:_check_inputs(count)], data.y_train[:count]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        for regularizer in config.setup().regularizers:
+            x, y = regularizer.transform(x, y)
+    return x, y
+
+
+def _check_inputs(count) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 16:
+        raise ValueError(f"inputs must be a whole number of images from 1 to 16, got {count!r}")
+    return count
 
 
 def describe(experiment: Experiment, knob: str | Mapping, value=None,
              baseline: Baseline = None, *, names: Mapping[str, str] | None = None,
-             **run_options) -> str:
+             inputs: int = 0, **run_options) -> str:
     """What `explore` draws for this setting, with its final numbers, in words: its alt text.
 
     `names` gives a knob the name its control shows, such as {"train_size": "training images"}.
@@ -81,10 +124,12 @@ def describe(experiment: Experiment, knob: str | Mapping, value=None,
                       for name, setting in settings.items())
     _, run, reference = _runs(experiment, knob, value, baseline, **run_options)
     final = run.metrics
-    return (f"Loss and accuracy per epoch for {shown} (coloured) and the baseline (grey). "
-            f"Final training accuracy {final['train_acc']:.1%}, validation accuracy "
-            f"{final['val_acc']:.1%}, gap {100 * final['generalization_gap']:.1f} points; "
-            f"the baseline's validation accuracy {reference.metrics['val_acc']:.1%}.")
+    shown_inputs = (f", and {inputs} training images as this setting shows them to the network"
+                    if inputs else "")
+    return (f"Loss and accuracy per epoch for {shown} (coloured) and the baseline (grey)"
+            f"{shown_inputs}. Final training accuracy {final['train_acc']:.1%}, validation "
+            f"accuracy {final['val_acc']:.1%}, gap {100 * final['generalization_gap']:.1f} "
+            f"points; the baseline's validation accuracy {reference.metrics['val_acc']:.1%}.")
 
 
 def _runs(experiment: Experiment, knob: str | Mapping, value, baseline: Baseline,
@@ -117,7 +162,7 @@ def _runs(experiment: Experiment, knob: str | Mapping, value, baseline: Baseline
 
 def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | None = None, *,
              baseline: Baseline = None, description: str | None = None,
-             static: bool = True):
+             static: bool = True, inputs: int = 0):
     """A slider over `values` of `knob` and a Run button; results are cached, so revisits are instant.
 
     `knob` may also map several fields to their values, one control each (a slider for numbers,
@@ -125,7 +170,8 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
     first values' curves straight away; Run draws the controls' values. With `static`, every
     setting is run once more (or recalled) for the twin that the web book shows instead. Titles
     name each knob as its control does (`description`, for a single knob). `baseline` is as in
-    `explore`.
+    `explore`. With `inputs`, each drawing also shows that many training images as the setting
+    transforms them.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -150,7 +196,7 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
         with output:
             output.clear_output(wait=True)
             figure = explore(experiment, {name: c.value for name, c in controls.items()},
-                             baseline=baseline, names=labels)
+                             baseline=baseline, names=labels, inputs=inputs)
             display(figure)
             plt.close(figure)
 
@@ -162,9 +208,10 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
         knobs = lambda setting: {name: setting[labels[name]] for name in choices}
         twin = static_twin(
             {labels[name]: options for name, options in choices.items()},
-            lambda setting: explore(experiment, knobs(setting), baseline=baseline, names=labels),
+            lambda setting: explore(experiment, knobs(setting), baseline=baseline, names=labels,
+                                    inputs=inputs),
             describe=lambda setting: describe(experiment, knobs(setting), baseline=baseline,
-                                              names=labels),
+                                              names=labels, inputs=inputs),
             note="Precomputed when this page was built, one run per setting: move the control "
                  "to switch between them. Run the notebook to train other settings.")
     return _explorer_class()([widgets.HBox([*controls.values(), button]), output], twin=twin)

@@ -28,7 +28,8 @@ STRENGTHS = {
     "max_norm": 0.5,                 # below the ~0.58 of a fresh unit's incoming weights
     "dropout": 0.5, "input_dropout": 0.5, "batch_norm": None, "layer_norm": None,
     "ghost_batch_norm": 8, "rms_norm": None,
-    "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "early_stopping": 2,
+    "input_noise": 0.5, "weight_noise": 0.05, "augmentation": 1.0, "flip": 1.0,
+    "early_stopping": 2,
 }
 NORMALIZATIONS = ("batch_norm", "ghost_batch_norm", "layer_norm", "rms_norm")
 CLASHING = {frozenset(pair) for pair in itertools.combinations(NORMALIZATIONS, 2)}  # one `norm`
@@ -199,6 +200,7 @@ EFFECTS = {
     "input_noise": changes_the_batch,
     "weight_noise": perturbs_then_restores,
     "augmentation": changes_the_batch,
+    "flip": changes_the_batch,
     "early_stopping": stops_early,
 }
 

@@ -10,86 +10,114 @@ from regutils.data import BACKGROUND
 from tests.helpers import leaves_random_stream_alone
 
 
-def rotate(x, degrees, *, sign=1.0, radians=False, black=BACKGROUND, first_only=False):
-    angle = degrees if radians else torch.deg2rad(degrees)
-    angle = sign * (angle[:1].expand(len(x)) if first_only else angle)
-    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+def shear(x, factor, *, sign=1.0, black=BACKGROUND, vertical=False, first_only=False):
+    factor = sign * (factor[:1].expand(len(x)) if first_only else factor)
+    one, zero = torch.ones_like(factor), torch.zeros_like(factor)
+    rows = ([one, zero, zero], [factor, one, zero]) if vertical else ([one, factor, zero],
+                                                                       [zero, one, zero])
+    theta = torch.stack([torch.stack(rows[0], 1), torch.stack(rows[1], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x - black, grid, align_corners=False) + black
 
 
-# --- check_rotate ---------------------------------------------------------------------------
+# --- check_shear ----------------------------------------------------------------------------
 
-def test_rotate_accepts_a_right_answer(capsys):
-    checks.check_rotate(rotate)
+def test_shear_accepts_a_right_answer(capsys):
+    checks.check_shear(shear)
     assert capsys.readouterr().out.startswith("✓ correct")
-    assert leaves_random_stream_alone(lambda: checks.check_rotate(rotate))
+    assert leaves_random_stream_alone(lambda: checks.check_shear(shear))
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda x, d: rotate(x, d, sign=-1.0), "wrong way"),
-    (lambda x, d: rotate(x, d, radians=True), "as radians"),
-    (lambda x, d: rotate(x, d, black=0.0), "faint gray"),
-    (lambda x, d: rotate(x, d, first_only=True), "first angle"),
-    (lambda x, d: x.mul_(2.0), "changed its input"),
-    (lambda x, d: torch.rot90(x, 1, dims=(2, 3)), "first angle"),
-    (lambda x, d: x.clone(), "do not match"),
+    (lambda x, k: shear(x, k, sign=-1.0), "wrong way"),
+    (lambda x, k: shear(x, k, black=0.0), "faint gray"),
+    (lambda x, k: shear(x, k, vertical=True), "vertical shear"),
+    (lambda x, k: shear(x, k, first_only=True), "first factor"),
+    (lambda x, k: x.mul_(2.0), "changed its input"),
+    (lambda x, k: x.clone(), "did not slant"),
+    (lambda x, k: torch.rot90(x, 1, dims=(2, 3)), "vertical shear"),
+    (lambda x, k: x[..., :27], "shaped like x"),
 ])
-def test_rotate_rejects_plausible_mistakes(wrong, message):
+def test_shear_rejects_plausible_mistakes(wrong, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_rotate(wrong)
+        checks.check_shear(wrong)
 
 
-# --- check_best_strength ----------------------------------------------------------------------
+def test_the_chapters_own_transform_cannot_pass_for_a_shear():
+    def affine_rotation(x, factor):  # the chapter's transform, turned by the factor in radians
+        angle = factor
+        cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)],
+                            1)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x - BACKGROUND, grid, align_corners=False) + BACKGROUND
+    with pytest.raises(AssertionError):
+        checks.check_shear(affine_rotation)
+
+
+# --- check_within_noise ----------------------------------------------------------------------
+
+VALUES = [0.0, 1.0, 5.0]
+
 
 @pytest.fixture(scope="module")
 def strength_sweep():
-    return ru.sweep("augmentation", [0.0, 1.0, 5.0], seeds=[0, 1], epochs=2)
+    return ru.sweep("augmentation", VALUES)  # what the check recomputes, in this profile
 
 
-def test_best_strength_accepts_the_argmax(strength_sweep, capsys):
-    best = strength_sweep.values[int(np.argmax(strength_sweep.mean("val_acc")))]
-    checks.check_best_strength(strength_sweep, best)
+def near(result, metric, pick):
+    best = VALUES[int(pick(result.mean(metric)))]
+    return [v for v in VALUES if not result.paired(metric, v, best).excludes(0)]
+
+
+def test_within_noise_accepts_the_paired_range_by_validation_loss(strength_sweep, capsys):
+    checks.check_within_noise(near(strength_sweep, "val_loss", np.argmin), VALUES)
     assert capsys.readouterr().out.startswith("✓ correct")
 
 
-def test_best_strength_rejects_a_value_not_swept_and_a_wrong_one(strength_sweep):
-    with pytest.raises(AssertionError, match="not one of the sweep's strengths"):
-        checks.check_best_strength(strength_sweep, 2.5)
-    best = strength_sweep.values[int(np.argmax(strength_sweep.mean("val_acc")))]
-    wrong = next(v for v in strength_sweep.values if v != best)
+def test_within_noise_rejects_strengths_not_swept_and_a_wrong_range(strength_sweep):
+    expected = near(strength_sweep, "val_loss", np.argmin)
     with pytest.raises(AssertionError):
-        checks.check_best_strength(strength_sweep, wrong)
+        checks.check_within_noise([2.5], VALUES)
+    wrong = [v for v in VALUES if v not in expected] or VALUES[:1]
+    if sorted(wrong) != sorted(expected):
+        with pytest.raises(AssertionError):
+            checks.check_within_noise(wrong, VALUES)
+    if len(expected) > 1:
+        lowest = VALUES[int(np.argmin(strength_sweep.mean("val_loss")))]
+        with pytest.raises(AssertionError, match="only the strength with the lowest"):
+            checks.check_within_noise([lowest], VALUES)
+    with pytest.raises(AssertionError, match="list of strengths"):
+        checks.check_within_noise("0.5", VALUES)
 
 
-# --- check_flipped_accuracy -------------------------------------------------------------------
+# --- check_most_hurt -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def trained():
-    run = ru.Experiment("augmentation", 1.0, epochs=2).run(keep_model=True)
-    data = ru.load_mnist(300, val_size=200, test_size=100, seed=0, device="cpu")
-    return run.model.cpu(), data.x_val, data.y_val
-
-
-def accuracy(model, x, y):
+def per_digit(model, x, y):
     model.eval()
     with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
+        predicted = model(x).argmax(1)
+    return np.array([(predicted[y == d] == d).float().mean().item() for d in range(10)])
 
 
-def test_flipped_accuracy_accepts_the_right_answer(trained, capsys):
-    model, x, y = trained
-    checks.check_flipped_accuracy(model, x, y, accuracy(model, torch.flip(x, dims=(3,)), y))
-    assert "mirrored digits" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def change():
+    data = ru.Experiment().data()
+    flipped = ru.Experiment("flip", 0.5).run(keep_model=True).model
+    plain = ru.Experiment().run(keep_model=True).model
+    return per_digit(flipped, data.x_test, data.y_test) - per_digit(plain, data.x_test,
+                                                                     data.y_test)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda m, x, y: accuracy(m, torch.flip(x, dims=(2,)), y), "upside down"),
-    (lambda m, x, y: accuracy(m, x, y), "unflipped"),
-    (lambda m, x, y: 100 * accuracy(m, torch.flip(x, dims=(3,)), y), "percentage"),
-])
-def test_flipped_accuracy_rejects_plausible_mistakes(trained, make, message):
-    model, x, y = trained
-    with pytest.raises(AssertionError, match=message):
-        checks.check_flipped_accuracy(model, x, y, make(model, x, y))
+def test_most_hurt_accepts_the_digit_of_the_largest_fall(change, capsys):
+    checks.check_most_hurt(int(np.argmin(change)))
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+def test_most_hurt_rejects_the_digit_flips_help_most_and_non_digits(change):
+    if change.max() > change.min():
+        with pytest.raises(AssertionError, match="hurt least"):
+            checks.check_most_hurt(int(np.argmax(change)))
+    for bad in (10, 2.5, "3"):
+        with pytest.raises(AssertionError):
+            checks.check_most_hurt(bad)

@@ -10,8 +10,7 @@ from torch import nn
 
 import regutils as ru
 from regutils.coursework import combining
-from regutils.experiment import RunResult, SweepResult
-from regutils.train import History
+from regutils.experiment import SweepResult
 
 COMBINATION = {"dropout": 0.3, "l2": 1e-3, "batch_norm": None, "early_stopping": 1}
 
@@ -30,29 +29,6 @@ def without():
 @pytest.fixture(scope="module")
 def full():
     return combination_without(None)
-
-
-def made_up_sweep(records_per_seed, restored=None):
-    """A one-value sweep whose runs have the given epoch records (and restored epochs)."""
-    result = SweepResult("dropout", "strength", [0.3], list(range(len(records_per_seed))))
-    for seed, records in enumerate(records_per_seed):
-        history = History([dict(epoch=e, train_loss=0.1, val_loss=0.3, seconds=0.1, **r)
-                           for e, r in enumerate(records, 1)], test_acc=0.9,
-                          restored_epoch=None if restored is None else restored[seed])
-        result.runs[(0.3, seed)] = RunResult(ru.Experiment("dropout", 0.3), history)
-    return result
-
-
-def made_up_removals(val_loss, val_acc, gap):
-    """Removal sweeps with given final validation loss, accuracy and gap, for rankings a real
-    run may not show."""
-    removals = {}
-    for name, loss, acc, g in zip(["dropout", "l2", "batch_norm", "early_stopping"],
-                                  val_loss, val_acc, gap):
-        result = made_up_sweep([[dict(train_acc=acc + g, val_acc=acc)]])
-        result.runs[(0.3, 0)].history.records[0]["val_loss"] = loss
-        removals[name] = result
-    return removals
 
 
 # --- check_rescale -----------------------------------------------------------------------------
@@ -107,59 +83,78 @@ def test_rescale_rejects_a_function_that_returns_nothing():
         combining.check_rescale(forgets_to_return)
 
 
-# --- check_most_needed -------------------------------------------------------------------------
+# --- check_interaction -------------------------------------------------------------------------
 
-def test_most_needed_accepts_the_highest_validation_loss_of_real_removals(without, capsys):
-    most = max(without, key=lambda name: without[name].mean("val_loss")[0])
-    combining.check_most_needed(without, most)
+def cell(*names):
+    """The combination of `names` at their typical strengths, over the profile's seeds (cached)."""
+    if not names:
+        return ru.sweep("none", [None]).metric("test_loss")[0]
+    first, *others = sorted(names)
+    typical = lambda name: ru.TECHNIQUES[name].typical
+    return ru.sweep(first, [typical(first)], combined_with={n: typical(n) for n in others}
+                    ).metric("test_loss")[0]
+
+
+@pytest.fixture(scope="module")
+def effects():
+    with_bn = cell("batch_norm", "early_stopping") - cell("batch_norm")
+    without_bn = cell("early_stopping") - cell()
+    return with_bn, without_bn
+
+
+def test_interaction_accepts_the_per_seed_difference_of_effects(effects, capsys):
+    with_bn, without_bn = effects
+    combining.check_interaction(list(with_bn - without_bn))
     assert capsys.readouterr().out.startswith("✓ correct")
-    with pytest.raises(AssertionError, match="not one of the techniques"):
-        combining.check_most_needed(without, "weight_decay")
 
 
-def test_most_needed_rejects_the_least_needed_the_lowest_accuracy_and_the_largest_gap():
-    removals = made_up_removals(val_loss=[0.28, 0.29, 0.31, 0.35],
-                                val_acc=[0.915, 0.907, 0.900, 0.904],
-                                gap=[0.080, 0.093, 0.076, 0.096])
-    combining.check_most_needed(removals, "early_stopping")
-    with pytest.raises(AssertionError, match="misses it least"):
-        combining.check_most_needed(removals, "dropout")
-    with pytest.raises(AssertionError, match="validation accuracy is lowest"):
-        combining.check_most_needed(removals, "batch_norm")
-    removals = made_up_removals(val_loss=[0.28, 0.30, 0.31, 0.35],
-                                val_acc=[0.915, 0.907, 0.900, 0.904],
-                                gap=[0.080, 0.099, 0.076, 0.096])
-    with pytest.raises(AssertionError, match="generalization gap is largest"):
-        combining.check_most_needed(removals, "l2")
+def test_interaction_rejects_the_sign_one_side_the_mean_and_the_wrong_length(effects):
+    with_bn, without_bn = effects
+    expected = with_bn - without_bn
+    for wrong, message in [(-expected, "sign is reversed"), (with_bn, "with batch norm only"),
+                           (without_bn, "without batch norm only"), (expected / 2, "half")]:
+        if not np.allclose(wrong, expected):
+            with pytest.raises(AssertionError, match=message):
+                combining.check_interaction(list(wrong))
+    with pytest.raises(AssertionError, match="one value per seed"):
+        combining.check_interaction(list(expected) + [0.0])
+    with pytest.raises(AssertionError, match="list with one value per seed"):
+        combining.check_interaction(float(expected.mean()))
 
 
-# --- check_restored_gap ------------------------------------------------------------------------
+# --- check_kept_gap ----------------------------------------------------------------------------
 
-def test_restored_gap_accepts_the_gap_of_the_epochs_the_runs_ended_with(full, capsys):
-    histories = [run.history for run in full.runs.values()]
-    by_hand = np.mean([h.generalization_gap[h.restored_epoch - 1] for h in histories])
-    combining.check_restored_gap(full, by_hand)
-    combining.check_restored_gap(full, full.mean("generalization_gap")[0])
-    assert capsys.readouterr().out.count("✓ correct") == 2
+def kept(history):
+    epoch = history.restored_epoch or len(history.records)
+    record = history.records[epoch - 1]
+    return record["train_acc"] - record["val_acc"]
 
 
-def test_restored_gap_rejects_the_last_epoch_the_sign_a_percentage_and_one_seed():
-    epochs = [dict(train_acc=0.95, val_acc=0.90), dict(train_acc=1.0, val_acc=0.91),
-              dict(train_acc=1.0, val_acc=0.89)]
-    result = made_up_sweep([epochs, [dict(r, val_acc=r["val_acc"] - 0.02) for r in epochs]],
-                           restored=[2, 1])
-    expected = np.mean([1.0 - 0.91, 0.95 - 0.88])
-    combining.check_restored_gap(result, expected)
-    with pytest.raises(AssertionError, match="last epoch each run trained"):
-        combining.check_restored_gap(result, np.mean([1.0 - 0.89, 1.0 - 0.87]))
-    with pytest.raises(AssertionError, match="sign is reversed"):
-        combining.check_restored_gap(result, -expected)
-    with pytest.raises(AssertionError, match="percentage"):
-        combining.check_restored_gap(result, 100 * expected)
-    with pytest.raises(AssertionError, match="gap of one seed"):
-        combining.check_restored_gap(result, 1.0 - 0.91)
-    with pytest.raises(AssertionError, match="single number"):
-        combining.check_restored_gap(result, [expected])
+def test_kept_gap_accepts_the_restored_epoch_or_else_the_last(capsys):
+    combining.check_kept_gap(kept)
+    assert capsys.readouterr().out.startswith("✓ correct")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda h: h.records[-1]["train_acc"] - h.records[-1]["val_acc"], "last epoch trained"),
+    (lambda h: kept(h) if h.restored_epoch is None else
+     h.records[h.restored_epoch]["train_acc"] - h.records[h.restored_epoch]["val_acc"],
+     "epoch after the restored one"),
+    (lambda h: -kept(h), "sign is reversed"),
+    (lambda h: 100 * kept(h), "percentage"),
+    (lambda h: (lambda r: r["train_acc"] - r["val_acc"])(h.records[h.restored_epoch - 1]),
+     "restored_epoch is None"),
+])
+def test_kept_gap_rejects_the_last_epoch_an_off_by_one_the_sign_and_no_fallback(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        combining.check_kept_gap(wrong)
+
+
+def test_kept_gap_fails_the_last_epoch_whatever_the_profile():
+    # the check's own histories restore an earlier epoch, so a short grading profile in which
+    # early stopping never fires cannot let the last-epoch answer pass
+    with pytest.raises(AssertionError):
+        combining.check_kept_gap(lambda h: h.records[-1]["train_acc"] - h.records[-1]["val_acc"])
 
 
 # --- plots.ablation ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 from matplotlib.colors import to_hex
 
 import regutils as ru
@@ -52,6 +53,24 @@ def test_explore_is_a_plain_function_drawing_over_the_baseline(runs):
     assert "strength = 0.5" in figure.texts[0].get_text()
     assert len(figure.axes[0].lines) == 4
     plt.close(figure)
+
+
+def test_explore_can_show_the_training_images_as_the_setting_transforms_them():
+    experiment = ru.Experiment("augmentation", 2.0, profile="quick")
+    figure = ru.widgets.explore(experiment, "strength", 2.0, inputs=4)
+    images = [ax for ax in figure.axes if ax.images]
+    assert len(images) == 4 and len(figure.axes) == 6  # two panels of curves, four images
+    plt.close(figure)
+    moved, labels = ru.widgets.seen_inputs(experiment, 4)
+    again, _ = ru.widgets.seen_inputs(experiment, 4)
+    plain, plain_labels = ru.widgets.seen_inputs(experiment.replace(strength=0.0), 4)
+    assert torch.equal(moved, again) and torch.equal(labels, plain_labels)  # seeded: reproducible
+    assert not torch.equal(moved, plain) and torch.equal(plain, experiment.data("cpu").x_train[:4])
+    words = ru.widgets.describe(experiment, "strength", 2.0, inputs=4)
+    assert "4 training images as this setting shows them" in words
+    with pytest.raises(ValueError, match="inputs must be a whole number of images from 1 to 16, "
+                                         "got 40"):
+        ru.widgets.explore(experiment, "strength", 2.0, inputs=40)
 
 
 def test_explorer_builds_a_slider_that_does_not_update_while_dragging():

@@ -131,7 +131,8 @@ def strength_cases() -> list[BadInput]:
 
 REGULARIZERS = {ru.L1: "[0, inf)", ru.L2: "[0, inf)", ru.ProximalL1: "[0, inf)",
                 ru.CoupledWeightDecay: "[0, inf)", ru.DecoupledWeightDecay: "[0, inf)",
-                ru.InputNoise: "[0, inf)", ru.WeightNoise: "[0, inf)", ru.RandomAffine: "[0, 5]"}
+                ru.InputNoise: "[0, inf)", ru.WeightNoise: "[0, inf)", ru.RandomAffine: "[0, 5]",
+                ru.RandomFlip: "[0, 1]"}
 
 
 def regularizer_cases() -> list[BadInput]:
@@ -140,6 +141,8 @@ def regularizer_cases() -> list[BadInput]:
         values = [-1.0, -1e-12, math.nan, math.inf, "0.1", None, True, [0.1]]
         if make is ru.RandomAffine:
             values.append(5.5)
+        if make is ru.RandomFlip:
+            values.append(1.5)
         for value in values:
             shown = repr(float(value)) if isinstance(value, float) else repr(value)
             cases.append(bad(f"{make.__name__}({value!r})", functools.partial(make, value),

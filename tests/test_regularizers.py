@@ -145,6 +145,20 @@ def test_small_augmentation_keeps_the_digit_recognizable(data):
     assert correlation.mean() > 0.5
 
 
+def test_flip_mirrors_each_image_on_its_own_and_keeps_the_labels():
+    x, y = BATCH
+    mirrored, same_y = ru.RandomFlip(1.0).transform(x, y)
+    assert torch.equal(mirrored, torch.flip(x, dims=(3,))) and torch.equal(same_y, y)
+    assert torch.equal(ru.RandomFlip(0.0).transform(x, y)[0], x)
+    torch.manual_seed(0)
+    batch = torch.randn(400, 1, 28, 28)
+    some, _ = ru.RandomFlip(0.5).transform(batch, None)
+    flipped = (some == torch.flip(batch, dims=(3,))).flatten(1).all(1)
+    kept = (some == batch).flatten(1).all(1)
+    assert bool((flipped ^ kept).all())  # each image whole: mirrored or as it was
+    assert 150 < int(flipped.sum()) < 250  # about half of them, drawn per image
+
+
 @pytest.mark.parametrize("make, bad, message", [
     (ru.L1, -1e-3, r"L1 strength λ must be in \[0, inf\), got -0.001"),
     (ru.L2, math.nan, "L2 strength λ must be in"),
@@ -152,6 +166,7 @@ def test_small_augmentation_keeps_the_digit_recognizable(data):
     (ru.InputNoise, -0.1, "input noise σ must be in"),
     (ru.WeightNoise, -1, "weight noise σ must be in"),
     (ru.RandomAffine, 6.0, r"augmentation strength must be in \[0, 5\], got 6.0"),
+    (ru.RandomFlip, 1.5, r"flip probability p must be in \[0, 1\], got 1.5"),
     (ru.DecoupledWeightDecay, -2, "decoupled weight decay λ must be in"),
 ])
 def test_bad_strengths_name_the_value_and_range(make, bad, message):

@@ -1,16 +1,12 @@
 """Checks for the exercises of the chapter "Combining techniques".
 
->>> import copy, torch
->>> def rescale(model, factor):
-...     model = copy.deepcopy(model)
-...     layers = list(model)
-...     with torch.no_grad():
-...         for layer, following in zip(layers, layers[1:]):
-...             if isinstance(following, torch.nn.BatchNorm1d):
-...                 layer.weight.mul_(factor)
-...     return model
->>> check_rescale(rescale)
-✓ correct: the 2 weight matrices before a batch norm shrank (penalty × 0.25 at factor 0.5), the outputs did not change
+Each check works out the truth itself: `check_rescale` on a model it builds, `check_interaction`
+from the runs it recomputes (or recalls from the cache), `check_kept_gap` on histories it makes.
+
+>>> check_rescale(lambda model, factor: model)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: the weight matrix of layer 1 ... was not multiplied by 0.5...
 """
 from __future__ import annotations
 
@@ -85,88 +81,104 @@ def check_rescale(rescale) -> None:
              f"{FACTORS[0] ** 2:g} at factor {FACTORS[0]:g}), the outputs did not change")
 
 
-def _check_sweeps(results) -> dict:
-    if not hasattr(results, "items") or not results:
-        raise AssertionError(f"expected a dict technique → sweep result, got {type(results).__name__}")
-    for name, result in results.items():
-        if not hasattr(result, "mean") or len(result.values) != 1:
-            raise AssertionError(f"results[{name!r}] should be a sweep of one configuration over "
-                                 f"seeds, as ru.sweep(...) gives it")
-    return {name: float(result.mean("val_loss")[0]) for name, result in results.items()}
+def _test_loss_per_seed(on: frozenset) -> np.ndarray:
+    """The test loss of the combination `on` (techniques at their typical strengths), per seed."""
+    from ..experiment import sweep
+    from ..techniques import TECHNIQUES
+
+    names = sorted(on)
+    if not names:
+        return sweep("none", [None]).metric("test_loss")[0]
+    first, *others = names
+    return sweep(first, [TECHNIQUES[first].typical],
+                 combined_with={name: TECHNIQUES[name].typical for name in others}
+                 ).metric("test_loss")[0]
 
 
-def check_most_needed(without: dict, technique: str) -> None:
-    """Check `technique`: the one whose removal from the combination raises the mean validation
-    loss the most; `without` maps each technique to the sweep of the combination without it."""
-    val_loss = _check_sweeps(without)
-    names = list(without)
-    if technique not in without:
-        _wrong(f"{technique!r} is not one of the techniques removed",
-               f"answer with one of the keys of the dict: {names}")
-    most = max(names, key=val_loss.get)
-    if technique == most:
-        others = ", ".join(f"{n} {val_loss[n]:.3f}" for n in names if n != most)
-        return _correct(f"without {most} the mean validation loss is {val_loss[most]:.3f}, the "
-                        f"highest (without {others})")
-    if technique == min(names, key=val_loss.get):
-        _wrong(f"without {technique} the validation loss is the lowest of all: the combination "
-               "misses it least", "look for the highest mean validation loss")
+def check_interaction(values) -> None:
+    """Check `values`: per seed, the effect of early stopping on the test loss with batch norm
+    minus its effect without (dropout and L2 off), the runs recomputed or recalled here."""
+    from ..profiles import get_profile
 
-    def mean_of(metric):
-        return {n: float(without[n].mean(metric)[0]) for n in names}
+    seeds = get_profile().seeds
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        _wrong(f"interaction should be a list with one value per seed, got {values!r}",
+               f"make a list of {len(seeds)} numbers, one per seed")
+    if len(values) != len(seeds):
+        _wrong(f"interaction has {len(values)} values, but the profile has {len(seeds)} seeds",
+               "give one value per seed, in the order of profile.seeds")
+    answer = np.array([_number("each value", v) for v in values])
+    bn, es = frozenset({"batch_norm"}), frozenset({"early_stopping"})
+    none, both = _test_loss_per_seed(frozenset()), _test_loss_per_seed(bn | es)
+    with_bn = both - _test_loss_per_seed(bn)
+    without_bn = _test_loss_per_seed(es) - none
+    expected = with_bn - without_bn
+    close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-6)
+    if close(answer, expected):
+        return _correct(f"early stopping's effect on the test loss changes by "
+                        f"{expected.mean():+.4f} on average when batch norm is on "
+                        f"({', '.join(f'{v:+.4f}' for v in expected)} per seed)")
+    if close(answer, -expected):
+        _wrong("the sign is reversed", "take the effect with batch norm minus the effect without")
+    if close(answer, with_bn):
+        _wrong("that is early stopping's effect with batch norm only", "subtract its effect "
+               "without batch norm: (ES alone − baseline)")
+    if close(answer, without_bn):
+        _wrong("that is early stopping's effect without batch norm only", "the question asks "
+               "for the difference of the two effects")
+    if close(answer, expected / 2):
+        _wrong("that is half the difference", "do not divide by two: give the effect with batch "
+               "norm minus the effect without")
+    if close(answer, np.full(len(seeds), expected.mean())):
+        _wrong("every entry is the mean", "give one value per seed, not their average")
+    _wrong("those are not the per-seed differences of early stopping's effect",
+           "per seed: (BN + ES − BN) − (ES − baseline), with the test loss of each run")
 
-    if technique == min(names, key=mean_of("val_acc").get):
-        _wrong(f"without {technique} the validation accuracy is lowest",
-               "this asks for the validation loss: result.mean('val_loss')")
-    if technique == max(names, key=mean_of("generalization_gap").get):
-        _wrong(f"without {technique} the generalization gap is largest",
-               "this asks for the validation loss: result.mean('val_loss')")
-    _wrong(f"without {technique} the mean validation loss is {val_loss[technique]:.3f}, not the "
-           "highest", "compare without[name].mean('val_loss')[0] across the techniques")
+
+def _history(records, restored=None):
+    from ..history import History
+    return History([dict(epoch=i + 1, train_loss=0.1, val_loss=0.3, train_acc=train, val_acc=val,
+                         seconds=1.0) for i, (train, val) in enumerate(records)],
+                   restored_epoch=restored, best_epoch=restored,
+                   stopped_epoch=len(records) if restored else None)
 
 
-def check_restored_gap(result, gap) -> None:
-    """Check `gap`: the mean over seeds of training minus validation accuracy of the epoch each
-    run ended with, which is the restored epoch when early stopping is in the combination."""
-    if not hasattr(result, "runs") or len(getattr(result, "values", ())) != 1:
-        raise AssertionError(f"expected a sweep of one configuration (from ru.sweep), got "
-                             f"{type(result).__name__}")
-    answer = _number("gap", gap)
-    histories = [run.history for run in result.runs.values()]
-
-    def mean_at(epoch_of, metric=None):
-        values = []
-        for history in histories:
-            record = history.records[epoch_of(history) - 1]
-            values.append(record["train_acc"] - record["val_acc"] if metric is None
-                          else record[metric])
-        return float(np.mean(values))
-
-    def returned(history):
-        return history.restored_epoch or len(history)
-
-    expected = mean_at(returned)
-    restored = any(h.restored_epoch for h in histories)
-    if _close(answer, expected):
-        return _correct(f"the mean gap over {len(histories)} seeds is {expected:.4f}"
-                        + (" at the restored epochs" if restored else ""))
-    last = mean_at(len)
-    if restored and _close(answer, last):
-        _wrong("that is the gap of the last epoch each run trained",
-               "early stopping gave back the weights of history.restored_epoch; take the "
-               "record of that epoch: history.records[history.restored_epoch - 1]")
-    if _close(answer, -expected):
-        _wrong("the sign is reversed", "the gap is training minus validation accuracy")
-    if expected != 0 and _close(answer, 100 * expected):
-        _wrong("that looks like a percentage", "give a fraction such as 0.08, not 8")
-    if _close(answer, mean_at(returned, "val_loss") - mean_at(returned, "train_loss")):
-        _wrong("that is the loss gap", "use the accuracies: train_acc − val_acc")
-    gaps = [h.records[returned(h) - 1]["train_acc"] - h.records[returned(h) - 1]["val_acc"]
-            for h in histories]
-    if any(_close(answer, g) for g in gaps) and len(gaps) > 1:
-        _wrong("that is the gap of one seed", "average over all the runs in result.runs")
-    if _close(answer, float(np.std(gaps))) or (len(gaps) > 1 and _close(answer, float(np.std(gaps, ddof=1)))):
-        _wrong("that is the spread over seeds", "give the mean over seeds")
-    _wrong(f"{answer:.4f} is not the mean gap at the epochs the runs ended with",
-           "for each run take history.records[history.restored_epoch - 1] and average "
-           "train_acc − val_acc over the runs")
+def check_kept_gap(kept_gap) -> None:
+    """Check `kept_gap(history)`: training minus validation accuracy of the epoch whose weights
+    the run ends with (history.restored_epoch, or the last epoch when it is None)."""
+    records = [(0.80, 0.78), (0.93, 0.88), (0.99, 0.90), (1.00, 0.89), (1.00, 0.885)]
+    cases = {"early stopping kept epoch 3 of 5": (_history(records, restored=3), 0.99 - 0.90),
+             "no early stopping": (_history(records), 1.00 - 0.885),
+             "early stopping kept the last epoch": (_history(records[:3], restored=3),
+                                                    0.99 - 0.90)}
+    for case, (history, expected) in cases.items():
+        try:
+            answer = _number("kept_gap(history)", kept_gap(history))
+        except (TypeError, IndexError, KeyError) as failure:
+            if history.restored_epoch is None:
+                _wrong(f"{case}: your function failed ({type(failure).__name__}: {failure}); "
+                       "there restored_epoch is None", "fall back to the last epoch, "
+                       "len(history.records), when history.restored_epoch is None")
+            raise
+        if _close(answer, expected):
+            continue
+        if history.restored_epoch and _close(answer, records[len(history) - 1][0]
+                                             - records[len(history) - 1][1]):
+            _wrong(f"{case}: that is the gap of the last epoch trained",
+                   "early stopping gave back the weights of history.restored_epoch; take the "
+                   "record of that epoch: history.records[history.restored_epoch - 1]")
+        if history.restored_epoch and _close(answer, records[history.restored_epoch][0]
+                                             - records[history.restored_epoch][1]):
+            _wrong(f"{case}: that is the epoch after the restored one", "epochs count from 1, "
+                   "list positions from 0: history.records[history.restored_epoch - 1]")
+        if _close(answer, -expected):
+            _wrong(f"{case}: the sign is reversed", "the gap is training minus validation "
+                   "accuracy")
+        if _close(answer, 100 * expected):
+            _wrong(f"{case}: that looks like a percentage", "give a fraction such as 0.09")
+        if history.restored_epoch is None:
+            _wrong(f"{case}: restored_epoch is None there, so the run keeps its last epoch",
+                   "fall back to len(history.records) when restored_epoch is None")
+        _wrong(f"{case}: {answer:.4f} is not the gap of the kept epoch ({expected:.4f})",
+               "take the record of the epoch the run ends with and return train_acc − val_acc")
+    _correct("the gap of the kept epoch: the restored one with early stopping, the last without")
