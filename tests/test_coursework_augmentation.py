@@ -55,7 +55,7 @@ def test_best_strength_accepts_the_argmax(strength_sweep, capsys):
 
 
 def test_best_strength_rejects_a_value_not_swept_and_a_wrong_one(strength_sweep):
-    with pytest.raises(AssertionError, match="not one of the sweep's strengths"):
+    with pytest.raises(AssertionError, match="not one of the swept strengths"):
         checks.check_best_strength(strength_sweep, 2.5)
     best = strength_sweep.values[int(np.argmax(strength_sweep.mean("val_acc")))]
     wrong = next(v for v in strength_sweep.values if v != best)

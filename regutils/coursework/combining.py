@@ -1,16 +1,11 @@
 """Checks for the exercises of the chapter "Combining techniques".
 
->>> import copy, torch
->>> def rescale(model, factor):
-...     model = copy.deepcopy(model)
-...     layers = list(model)
-...     with torch.no_grad():
-...         for layer, following in zip(layers, layers[1:]):
-...             if isinstance(following, torch.nn.BatchNorm1d):
-...                 layer.weight.mul_(factor)
-...     return model
->>> check_rescale(rescale)
-✓ correct: the 2 weight matrices before a batch norm shrank (penalty × 0.25 at factor 0.5), the outputs did not change
+The examples show a wrong answer: nothing in this module solves an exercise.
+
+>>> check_rescale(lambda model, factor: model)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: the weight matrix of layer 1 (...) was not multiplied by 0.5. Hint: ...
 """
 from __future__ import annotations
 
@@ -41,9 +36,10 @@ def check_rescale(rescale) -> None:
     """Check `rescale(model, factor)`: a copy of `model` whose weight matrices that feed a batch
     norm are multiplied by `factor`, so the penalty changes and the outputs do not."""
     from ..models import mlp
-    torch.manual_seed(0)
-    model = mlp(hidden=(16, 8), norm="batch", in_features=12, classes=3)
-    x = torch.randn(32, 12)
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        torch.manual_seed(0)
+        model = mlp(hidden=(16, 8), norm="batch", in_features=12, classes=3)
+        x = torch.randn(32, 12)
     before = _batch_outputs(model, x)
     original = {k: v.clone() for k, v in model.state_dict().items()}
     feeding = _layers_before_norm(model)

@@ -114,8 +114,10 @@ def check_restored_epoch(run, patience: int, epoch: int) -> None:
 
 def check_snapshot(snapshot) -> None:
     """Check `snapshot(model)`: it returns the model's weights as a copy, safe from later training."""
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
+                                    torch.nn.Linear(3, 2))
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved = snapshot(model)
     if not isinstance(saved, dict) or set(saved) != set(before):
