@@ -52,7 +52,7 @@ def _wrong(problem: str, hint: str) -> None:
 
 
 def _check_new_tensor(x, original, answer, call: str) -> None:
-    """Fail unless the student's function left `x` as it was and returned a tensor shaped like it."""
+    """Fail unless the student's function left `x` alone and returned a tensor shaped like it."""
     if not torch.equal(x, original):
         _wrong("your function changed its input x", "compute a new tensor instead of writing "
                "into x in place (x - mean, not x -= mean; no sub_, div_ or mul_)")

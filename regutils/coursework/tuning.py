@@ -1,6 +1,7 @@
 """Checks for the exercises of the tuning chapter: flipping labels, k folds, memorized noise.
 
-The examples show a wrong answer: nothing in this module solves an exercise. The library's own `ru.data.flip_labels` does what exercise 1 asks, because
+The examples show a wrong answer: nothing in this module solves an exercise. The library's
+own `ru.data.flip_labels` does what exercise 1 asks, because
 `Experiment(label_noise=...)` needs it; `check_flip_labels` accepts it, and the grader
 (`regutils.grading`) gives no points to an answer that calls it.
 
