@@ -21,8 +21,10 @@ from nbformat.v4 import new_code_cell
 import regutils as ru
 from regutils.grading import handout as handouts, safe, sandbox, spec
 from regutils.grading.cli import main
-from regutils.grading.handout import (PLACEHOLDER, exercises, placeholder, restore,
-                                      student_version, write_student_versions)
+from regutils.grading.handout import exercises
+from regutils.grading.release import (PLACEHOLDER, placeholder, student_version,
+                                      write_student_versions)
+from regutils.grading.restore import restore
 from regutils.grading.submissions import find_submissions
 from regutils.history import History
 from tests import grading_cases as cases
@@ -357,6 +359,7 @@ def chapter_check(tmp_path_factory):
     return dict(report=base / "report", exit_code=exit_code, json_problem=json_problem)
 
 
+@pytest.mark.slow  # grades five submissions of chapter 1 (minutes)
 def test_check_reports_every_student_and_exercise_exactly(chapter_check):
     assert chapter_check["exit_code"] == 0
     name = CHAPTER.name
@@ -375,6 +378,7 @@ def test_check_reports_every_student_and_exercise_exactly(chapter_check):
     assert [row[4] for row in found[-3:]] == ["failed"] * 3  # fay: each exercise's trap
 
 
+@pytest.mark.slow  # grades five submissions of chapter 1 (minutes)
 def test_under_the_grading_profile_each_trap_of_chapter_1_gets_its_own_diagnosis(chapter_check):
     # under quick (3 epochs, loss still falling) all three of these answers would pass
     fay = [row[5] for row in rows(chapter_check["report"]) if row[0] == "fay"]
@@ -383,6 +387,7 @@ def test_under_the_grading_profile_each_trap_of_chapter_1_gets_its_own_diagnosis
     assert fay[2].startswith("the denominator is off")
 
 
+@pytest.mark.slow  # grades five submissions of chapter 1 (minutes)
 def test_check_summary_gradebook_and_feedback(chapter_check):
     report = chapter_check["report"]
     notebooks = {row["student"]: row for row in read_csv(report / "notebooks.csv")}
@@ -402,6 +407,7 @@ def test_check_summary_gradebook_and_feedback(chapter_check):
     assert f"Exercise 1 (`check_final_gap`): **failed**, 0/1: {wrong_sign_message()}" in feedback
 
 
+@pytest.mark.slow  # grades five submissions of chapter 1 (minutes)
 def test_the_killed_notebook_leaves_no_kernel_behind(chapter_check):
     psutil = pytest.importorskip("psutil")
     left = []
@@ -534,7 +540,7 @@ def test_a_handout_that_does_not_fit_its_chapter_is_refused(tmp_path):
     other = cases.handout()
     del other.cells[-1]  # the last check cell
     cases.write(other, tmp_path / "handout" / "homework.ipynb")
-    from regutils.grading.grader import load_assignments
+    from regutils.grading.reference import load_assignments
 
     with pytest.raises(ValueError, match="has the checks"):
         load_assignments(tmp_path / "chapters", tmp_path / "handout")

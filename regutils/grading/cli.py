@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from .grader import DEFAULT_PROFILE, DEFAULT_TIMEOUT, check_submissions
-from .handout import write_student_versions
+from .release import write_student_versions
 from .profile import choices
 from .report import STATUSES, counts
 
@@ -68,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    # nbclient leaves a pending task behind when it stops a notebook that timed out; asyncio
+    # would say so on the teacher's terminal at exit
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         if arguments.command == "student-versions":
             for path, n_exercises in write_student_versions(arguments.chapters,

@@ -1,12 +1,10 @@
 """Grade a folder of submissions against the handout: run each notebook, then judge its answers.
 
-For every handout notebook the teacher's chapter (with its solutions) runs once first, in a
-kernel of the grader's own: its check calls' inputs are saved (`capture`), and its run cache
-becomes the starting cache of every submission of that notebook, so students' runs are recalled
-rather than trained again. Then each submission, with the handout's check cells put back
-(`handout.restore`), runs in a folder, kernel and environment of its own (`sandbox`, `kernel`);
-after each check cell the grader saves the student's answers. When the kernel is gone, a fresh
-process (`judge`) runs the checks and hidden tests on those answers and the chapter's inputs.
+For every handout notebook the teacher's chapter runs once first, with its solutions
+(`reference`). Then each submission, with the handout's check cells put back (`restore`), runs in
+a folder, kernel and environment of its own (`sandbox`, `kernel`); after each check cell the
+grader saves the student's answers (`capture`). When the kernel is gone, a fresh process (`judge`)
+runs the checks and hidden tests on those answers and the chapter's inputs (`outcome`, `report`).
 """
 from __future__ import annotations
 
@@ -16,39 +14,23 @@ import signal
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from . import capture, handout as handouts, kernel, sandbox, spec as grading_spec
+from . import capture, kernel, sandbox, spec as grading_spec
 from . import profile as grading_profile
-from .handout import Exercise
+from .outcome import grades_of
+from .reference import Assignment, load_assignments, run_reference
 from .report import Grade, NotebookReport, write_report
+from .restore import restore
 from .scan import suspicious
 from .submissions import Submission, find_submissions, handout_for, read
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_PROFILE = "grading"
 MAX_ANSWER_BYTES = 60_000_000
-
-
-@dataclass
-class Assignment:
-    """One handout notebook, the chapter it was made from, and what the chapter's run saved."""
-
-    name: str
-    handout: object
-    chapter: object
-    exercises: list[Exercise]
-    answer_names: dict[int, list[str]] = field(default_factory=dict)
-    records: dict[int, bytes] = field(default_factory=dict)     # exercise -> pickled inputs
-    kinds: dict[int, dict[str, str]] = field(default_factory=dict)
-    cache: bytes = b""
-    problems: dict[int, str] = field(default_factory=dict)      # exercise -> why ungradable
-    solution_failures: dict[int, str] = field(default_factory=dict)
-    failing_cells: dict[str, str] = field(default_factory=dict)  # source -> its error
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,89 +49,6 @@ class Options:
         if self.data:
             found["REGUTILS_DATA"] = self.data
         return found
-
-
-def load_assignments(chapters: str | Path, handout: str | Path | None = None) -> dict:
-    """Handout name -> Assignment, from the chapters (with solutions) and, if given, the handout
-    folder that was released (else the student versions of the chapters, as made for students)."""
-    chapter_paths = handouts.notebooks_in(Path(chapters))
-    found = {}
-    released = {path.name: path for path in handouts.notebooks_in(Path(handout))} \
-        if handout is not None else {}
-    for path in chapter_paths:
-        if released and path.name not in released:
-            continue
-        chapter = nbformat.read(path, as_version=4)
-        given = nbformat.read(released[path.name], as_version=4) if released else \
-            handouts.student_version(chapter)
-        exercises = handouts.exercises(given)
-        theirs = handouts.exercises(chapter)
-        if [e.check for e in exercises] != [e.check for e in theirs]:
-            raise ValueError(f"the handout {path.name} has the checks "
-                             f"{[e.check for e in exercises]}, its chapter "
-                             f"{[e.check for e in theirs]}: grade with the chapters it was made "
-                             "from")
-        if not exercises:
-            continue
-        found[path.name] = Assignment(path.name, given, chapter, exercises, {
-            e.number: handouts.answer_names(chapter, e) for e in theirs})
-    missing = sorted(set(released) - set(found))
-    if released and missing:
-        raise ValueError(f"no chapter for the handout notebook(s) {missing} in {chapters}")
-    return found
-
-
-def run_reference(assignment: Assignment, snapshot, options: Options, cache: Path | None) -> None:
-    """Run the teacher's chapter once, saving every check call's inputs and the run cache."""
-    chapter = handouts.exercises(assignment.chapter)
-    with tempfile.TemporaryDirectory(prefix="regutils-grading-reference-") as folder:
-        root = Path(folder)
-        env = sandbox.prepare(root, snapshot, options.settings())
-        if cache is not None:
-            env["REGUTILS_CACHE"] = str(cache)
-            cache.mkdir(parents=True, exist_ok=True)
-        specs = kernel.kernel_spec_folder(root / "jupyter")
-        saved = root / "reference"
-        saved.mkdir()
-        at_check = {e.check_cell: e for e in chapter}
-
-        def after(index):
-            exercise = at_check.get(index)
-            if exercise is None:
-                return None
-            call = exercise.call
-            return capture.reference_snippet(str(saved / f"{exercise.number}.pkl"),
-                                             list(call.arguments), dict(call.keywords),
-                                             assignment.answer_names[exercise.number])
-
-        notebook = nbformat.from_dict(json.loads(json.dumps(assignment.chapter)))
-        run = kernel.run_notebook(notebook, root / "work", env, max(options.timeout, 1800),
-                                  specs, after_cell=after)
-        assignment.seconds = run.seconds
-        for exercise in chapter:
-            path = saved / f"{exercise.number}.pkl"
-            result = run.cells.get(exercise.check_cell)
-            if path.is_file():
-                assignment.records[exercise.number] = path.read_bytes()
-                assignment.kinds[exercise.number] = json.loads(
-                    Path(f"{path}.json").read_text(encoding="utf-8"))
-            else:
-                reason = run.problem or (f"{run.extra[exercise.check_cell].error[0]}: "
-                                         f"{run.extra[exercise.check_cell].error[1]}"
-                                         if exercise.check_cell in run.extra
-                                         and run.extra[exercise.check_cell].error
-                                         else "its check cell did not run")
-                assignment.problems[exercise.number] = (
-                    f"the chapter's own run could not give this exercise's inputs ({reason})")
-            if result is not None and result.error is not None:
-                assignment.solution_failures[exercise.number] = \
-                    f"{result.error[0]}: {_one_line(result.error[1])}"
-        in_exercises = {index for exercise in chapter for index in exercise.cells}
-        for index, result in run.cells.items():
-            if result.error is not None and index not in in_exercises:
-                assignment.failing_cells[notebook.cells[index].source] = \
-                    f"cell {index + 1}: {result.error[0]}: {_one_line(result.error[1])}"
-        assignment.cache = sandbox.pack(Path(env["REGUTILS_CACHE"]))
 
 
 def check_submissions(folder: str | Path, report: str | Path, chapters: str | Path = "chapters",
@@ -270,7 +169,7 @@ def grade_submission(submission: Submission, notebook, assignment: Assignment | 
     if assignment is None:
         message = "this notebook matches no handout notebook (its name and cells are another's)"
         return _all(submission, None, "notebook error", message, options, problem=message)
-    restored = handouts.restore(notebook, assignment.handout)
+    restored = restore(notebook, assignment.handout)
     with tempfile.TemporaryDirectory(prefix="regutils-grading-") as folder:
         root = Path(folder)
         run, answers, changed = _run_student(restored, assignment, root, snapshot, options)
@@ -278,8 +177,6 @@ def grade_submission(submission: Submission, notebook, assignment: Assignment | 
     flags = suspicious(restored.notebook, assignment.handout)
     if changed:
         flags.append(f"changed the grader's copy of regutils ({', '.join(changed[:3])})")
-    from .outcome import grades_of
-
     grades, problem = grades_of(submission, assignment, restored, run, judged, options)
     return NotebookReport(submission.student, submission.name, assignment.name, tuple(grades),
                           run.seconds, problem, tuple(flags), run.truncated)

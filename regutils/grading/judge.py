@@ -81,7 +81,7 @@ def judge(exercise: dict, tests: list, notebook: str, seconds: float) -> dict:
         results.append({"name": test.__name__.replace("_", " "),
                         "weight": test.hidden_test["weight"], "hidden": True,
                         **_run(lambda: test(*arguments, **keywords, **extra), seconds)})
-    guarded = sorted(_guard_hits)
+    guarded = sorted(_guard_hits & set(exercise.get("guards", [])))
     return {"tests": results, "guarded": guarded}
 
 

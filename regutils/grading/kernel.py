@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -118,8 +119,10 @@ def run_notebook(notebook, work: Path, env: dict, timeout: float, specs: Path,
         shutdown_kernel="immediate", startup_timeout=STARTUP_TIMEOUT, on_cell_executed=record,
         resources={"metadata": {"path": str(work)}}, max_output=max_output)
     start = time.monotonic()
+    log = open(work.parent / "kernel.log", "wb")  # what the kernel prints outside cells
     try:
-        with client.setup_kernel(env=env, cwd=str(work), cleanup_kc=True):
+        with client.setup_kernel(env=env, cwd=str(work), cleanup_kc=True, stdout=log,
+                                 stderr=subprocess.STDOUT):
             try:
                 _run_cells(client, notebook, run, target, after_cell, deadline, timeout)
             finally:
@@ -134,6 +137,7 @@ def run_notebook(notebook, work: Path, env: dict, timeout: float, specs: Path,
         run.seconds = time.monotonic() - start
         run.truncated = client.truncated
         kill_leftovers(env.get(TOKEN_ENV, ""))
+        log.close()
     return run
 
 

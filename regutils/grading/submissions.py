@@ -61,9 +61,7 @@ def read(path: Path):
         return f"not valid JSON ({problem})"
     try:
         notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-        for cell in notebook.cells:
-            cell.source, cell.metadata  # a cell without them is not a notebook's
+        nbformat.validate(notebook)  # every cell with its type, source and metadata
     except Exception as problem:  # JSON that is not a notebook, in one of many ways
         return f"not a valid notebook ({type(problem).__name__}: {_one_line(problem)})"
     return notebook
