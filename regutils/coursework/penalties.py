@@ -1,11 +1,13 @@
 """Checks for the exercises of the chapter "L1 and L2 penalties".
 
 Each check works out the right answer itself: from tensors it draws, from the data it is given,
-or from runs it makes (or recalls from the cache) with the profile's seeds.
+or from runs it makes (or recalls from the cache) with the profile's seeds. The examples show
+a wrong answer: nothing in this module solves an exercise.
 
->>> import torch
->>> check_soft_threshold(lambda w, t: torch.sign(w) * (w.abs() - t).clamp_min(0.0))
-✓ correct: your soft_threshold equals F.softshrink on every test tensor, zeros and ties included
+>>> check_soft_threshold(lambda w, t: w * (w.abs() > t))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: that is hard thresholding: it zeroes the small weights but does not shrink the others. Hint: ...
 """
 from __future__ import annotations
 

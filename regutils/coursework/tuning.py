@@ -1,7 +1,8 @@
 """Checks for the exercises of the tuning chapter: class-dependent label noise, k folds, and how
 much of the noise a network memorized.
 
-Each check works out the truth itself, from inputs it makes or runs it recomputes.
+Each check works out the truth itself, from inputs it makes or runs it recomputes. The examples
+show a wrong answer: nothing in this module solves an exercise.
 
 >>> check_folds(lambda n, k: [(list(range(n)), [])] * k)  # doctest: +ELLIPSIS
 Traceback (most recent call last):

@@ -1,9 +1,13 @@
 """Checks for the exercises of the chapter "Weight decay, coupled and decoupled".
 
+The examples show a wrong answer: nothing in this module solves an exercise.
+
 >>> import torch
 >>> w, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.5])
->>> check_adamw_step(w, grad, 0.1, 0.5, w * (1 - 0.1 * 0.5) - 0.1 * grad / (grad.abs() + 1e-8))
-✓ correct: one AdamW step gives [0.85, -2] (decay moved the weights by [-0.05, 0.1])
+>>> check_adamw_step(w, grad, 0.1, 0.5, w - 0.1 * grad / (grad.abs() + 1e-8))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: the decay is missing: that is a plain Adam step. Hint: ...
 """
 from __future__ import annotations
 
