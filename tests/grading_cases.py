@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from regutils.grading.handout import exercises, student_version
+from regutils.grading.handout import exercises
+from regutils.grading.release import student_version
 
 SETUP = '''import torch
 import regutils as ru

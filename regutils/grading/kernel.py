@@ -34,10 +34,9 @@ STARTUP_TIMEOUT = 120
 
 @dataclass
 class CellResult:
-    """What one cell did: its error (name and message), and its printed text if kept."""
+    """What one cell did: its error (name and message), None if it ran without one."""
 
     error: tuple[str, str] | None = None
-    text: str = ""
 
 
 @dataclass
@@ -110,9 +109,7 @@ def run_notebook(notebook, work: Path, env: dict, timeout: float, specs: Path,
         content = (execute_reply or {}).get("content", {})
         error = ((content.get("ename", ""), content.get("evalue", ""))
                  if content.get("status") == "error" else None)
-        text = "".join(output.get("text", "") for output in cell.get("outputs", [])
-                       if output.get("output_type") == "stream")
-        target["results"][cell_index] = CellResult(error, text)
+        target["results"][cell_index] = CellResult(error)
 
     client = _Client(notebook, km=manager, timeout_func=lambda cell: max(1, int(
         deadline - time.monotonic() + 1)), allow_errors=True, record_timing=False,
