@@ -2,8 +2,9 @@
 
 The chapter has four exercises with real checks that need no training (a history written down,
 made-up sweeps), so a kernel runs it in seconds: a value (`check_final_gap`), two functions
-(`check_folds`, and `check_flip_labels`, whose answer the library ships as `ru.data.flip_labels`)
-and an answer that depends on an object of the chapter (`check_most_needed`).
+(`check_folds`, and `check_flip_to`, half of whose answer the library ships as
+`ru.data.flip_labels`) and an answer that depends on an object of the chapter
+(`check_best_normalization`).
 """
 from __future__ import annotations
 
@@ -26,15 +27,16 @@ history = History([dict(epoch=e, train_loss=1 / e, train_acc=0.8 + 0.05 * e, val
                         val_acc=0.8, seconds=0.1) for e in (1, 2, 3)])
 
 
-def made_up(val_loss):
-    result = SweepResult("dropout", "strength", [0.3], [0])
-    record = dict(epoch=1, train_loss=0.1, train_acc=0.95, val_loss=val_loss, val_acc=0.9,
+def made_up(technique, val_acc, train_acc):
+    result = SweepResult(technique, "batch_size", [32], [0])
+    record = dict(epoch=1, train_loss=0.1, train_acc=train_acc, val_loss=0.3, val_acc=val_acc,
                   seconds=0.1)
-    result.runs[(0.3, 0)] = RunResult(ru.Experiment("dropout", 0.3), History([record]))
+    result.runs[(32, 0)] = RunResult(ru.Experiment(technique, batch_size=32), History([record]))
     return result
 
 
-removed = {"dropout": made_up(0.30), "l2": made_up(0.31), "early_stopping": made_up(0.35)}'''
+sweeps = [made_up("batch_norm", 0.91, 0.99), made_up("layer_norm", 0.90, 0.96),
+          made_up("none", 0.88, 0.97)]'''
 
 RIGHT = {
     1: 'gap = history["train_acc"][-1] - history["val_acc"][-1]',
@@ -42,27 +44,26 @@ RIGHT = {
     bounds = [i * n // k for i in range(k + 1)]
     return [([j for j in range(n) if not bounds[i] <= j < bounds[i + 1]],
              list(range(bounds[i], bounds[i + 1]))) for i in range(k)]''',
-    3: '''def flip(labels, fraction, generator):
+    3: '''def flip_to(labels, fraction, confusion, generator):
     count = round(fraction * len(labels))
     chosen = torch.randperm(len(labels), generator=generator)[:count]
-    shift = torch.randint(1, 10, (count,), generator=generator)
     flipped = labels.clone()
-    flipped[chosen] = (labels[chosen] + shift) % 10
+    flipped[chosen] = confusion[labels[chosen]]
     return flipped''',
-    4: 'most_needed = max(removed, key=lambda name: removed[name].mean("val_loss")[0])',
+    4: 'best_norm = max(sweeps, key=lambda sweep: sweep.mean("val_acc")[0]).technique',
 }
 WRONG = {
     1: 'gap = history["val_acc"][-1] - history["train_acc"][-1]',
     2: '''def folds(n, k):
     return [(list(range(n)), list(range(n)))] * k''',
-    3: '''def flip(labels, fraction, generator):
+    3: '''def flip_to(labels, fraction, confusion, generator):
     return labels.clone()''',
-    4: 'most_needed = "dropout"',
+    4: 'best_norm = "none"',
 }
-CHECKS = ["check_final_gap", "check_folds", "check_flip_labels", "check_most_needed"]
+CHECKS = ["check_final_gap", "check_folds", "check_flip_to", "check_best_normalization"]
 CALLS = ["ru.coursework.check_final_gap(history, gap)", "ru.coursework.tuning.check_folds(folds)",
-         "ru.coursework.tuning.check_flip_labels(flip)",
-         "ru.coursework.combining.check_most_needed(removed, most_needed)"]
+         "ru.coursework.tuning.check_flip_to(flip_to)",
+         "ru.coursework.layer_norm.check_best_normalization(sweeps, 32, best_norm)"]
 
 
 @functools.lru_cache(maxsize=1)

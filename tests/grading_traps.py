@@ -85,18 +85,21 @@ TRAPS = {
         3: 'def snapshot(model):\n    return model.state_dict()',
     },
     "09_augmentation.ipynb": {
-        1: 'def rotate(x, degrees):\n'
-           '    cos, sin, zero = torch.cos(degrees), torch.sin(degrees), torch.zeros_like(degrees)\n'
-           '    theta = torch.stack([torch.stack([cos, -sin, zero], 1), '
-           'torch.stack([sin, cos, zero], 1)], 1)\n'
+        # grid_sample's zero padding kept: the corners come in gray, not black
+        1: 'def shear(x, factor):\n'
+           '    one, zero = torch.ones_like(factor), torch.zeros_like(factor)\n'
+           '    theta = torch.stack([torch.stack([one, factor, zero], 1), '
+           'torch.stack([zero, one, zero], 1)], 1)\n'
            '    grid = F.affine_grid(theta, list(x.shape), align_corners=False)\n'
-           '    return F.grid_sample(x - BACKGROUND, grid, align_corners=False) + BACKGROUND',
-        2: 'best_strength = strength_sweep.values[int(np.argmin('
-           'strength_sweep.mean("generalization_gap")))]',
-        3: 'model.eval()\n'
-           'with torch.no_grad():\n'
-           '    predictions = model(torch.flip(data.x_val, dims=(2,))).argmax(1)\n'
-           'flipped_accuracy = (predictions == data.y_val).float().mean().item()',
+           '    return F.grid_sample(x, grid, align_corners=False)',
+        # only the best strength, not every one within noise of it
+        2: 'within_noise = [STRENGTHS[int(np.argmin(strength_sweep.mean("val_loss")))]]',
+        # the digit flips help most, not the one they hurt most
+        3: 'with_flips = ru.Experiment("flip", 0.5).run(keep_model=True).model\n'
+           'without = ru.Experiment().run(keep_model=True).model\n'
+           'change = per_class_accuracy(with_flips, data.x_test, data.y_test) - per_class_accuracy(\n'
+           '    without, data.x_test, data.y_test)\n'
+           'most_hurt = int(np.argmax(change))',
     },
     "10_combining.ipynb": {
         1: 'def rescale(model, factor):\n'
@@ -106,11 +109,13 @@ TRAPS = {
            '            if isinstance(layer, torch.nn.BatchNorm1d):\n'
            '                layer.weight.mul_(factor)\n'
            '    return model',
-        2: 'most_needed = min(removed, key=lambda name: removed[name].mean("val_acc")[0])',
+        # early stopping's effect with batch norm only, not the difference of the two effects
+        2: 'bn, es = frozenset({"batch_norm"}), frozenset({"early_stopping"})\n'
+           'interaction = list(per_seed(bn | es) - per_seed(bn))',
         # the gap of the last epoch trained, not of the restored one (the review's case)
-        3: 'histories = [run.history for run in ablation["all four"].runs.values()]\n'
-           'restored_gap = np.mean([h.records[-1]["train_acc"] - h.records[-1]["val_acc"]\n'
-           '                        for h in histories])',
+        3: 'def kept_gap(history):\n'
+           '    record = history.records[-1]\n'
+           '    return record["train_acc"] - record["val_acc"]',
     },
     "11_tuning.ipynb": {
         1: 'def flip(labels, fraction, generator):\n'

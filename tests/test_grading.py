@@ -129,9 +129,9 @@ def test_check_calls_are_read_from_the_syntax_tree_not_from_strings_or_comments(
     assert call('_ = "ru.coursework.check_one("') is None
     assert call("# ru.coursework.check_one(x)") is None
     assert call("if False:\n    ru.coursework.check_one(x)") is None
-    assert call("ru.coursework.combining.check_most_needed(removed, best, k=SIZES[0])") == \
-        handouts.CheckCall("regutils.coursework.combining", "check_most_needed",
-                           ("removed", "best"), (("k", "SIZES[0]"),))
+    assert call("ru.coursework.layer_norm.check_best_normalization(sweeps, 32, technique=best)") \
+        == handouts.CheckCall("regutils.coursework.layer_norm", "check_best_normalization",
+                              ("sweeps", "32"), (("technique", "best"),))
 
 
 # --- putting a submission back in order -------------------------------------------------------
@@ -252,7 +252,7 @@ def test_grading_file_gives_points_hidden_tests_and_guards(tmp_path):
     assert loaded.points_for("other.ipynb", 1, "check_folds") == 3.0
     assert loaded.points_for("hw.ipynb", 2, "check_rotate") == 2.0
     assert loaded.guards_for("check_layer_norm") == ["torch.nn.functional:layer_norm"]
-    assert loaded.guards_for("check_flip_labels") == ["regutils.data:flip_labels",
+    assert loaded.guards_for("check_flip_to") == ["regutils.data:flip_labels",
                                                       "regutils.data:with_label_noise"]
     assert loaded.hidden_tests == (tmp_path / "hidden.py").resolve()
 
@@ -484,9 +484,9 @@ def test_a_crashed_kernel_is_a_notebook_error_from_its_cell_on(small_check):
     crashed = "the kernel crashed (exit code 3) in cell 7 (`import os`)"
     assert crash == [("1", "check_final_gap", "passed", ""),
                      ("2", "check_folds", "notebook error", crashed),
-                     ("3", "check_flip_labels", "notebook error",
+                     ("3", "check_flip_to", "notebook error",
                       f"not run: {crashed}, before this exercise"),
-                     ("4", "check_most_needed", "notebook error",
+                     ("4", "check_best_normalization", "notebook error",
                       f"not run: {crashed}, before this exercise")]
 
 

@@ -29,8 +29,8 @@ def monkeypatch_checks(notebook, found):
     notebook.cells[found[0].solutions[0]].source += (
         "\nru.coursework.check_final_gap = lambda *a, **k: print('✓ correct')"
         "\nru.coursework.tuning.check_folds = lambda *a, **k: None"
-        "\nru.coursework.tuning.check_flip_labels = lambda *a, **k: None"
-        "\nru.coursework.combining.check_most_needed = lambda *a, **k: None")
+        "\nru.coursework.tuning.check_flip_to = lambda *a, **k: None"
+        "\nru.coursework.layer_norm.check_best_normalization = lambda *a, **k: None")
 
 
 def neuter_check_cells(notebook, found):
@@ -73,12 +73,16 @@ def exit_the_kernel(notebook, found):
 
 
 def take_the_packaged_answers(notebook, found):
-    # what the library ships: nothing for folds any more, ru.data.flip_labels for flip
+    # what the library ships: nothing for folds any more, ru.data.flip_labels for the positions
+    # flip_to must draw (the check itself accepts this answer)
     notebook.cells[found[1].solutions[0]].source = \
         "from regutils.coursework.tuning import folds"
     notebook.cells[found[2].solutions[0]].source = (
-        "def flip(labels, fraction, generator):\n"
-        "    return ru.data.flip_labels(labels, fraction, generator)")
+        "def flip_to(labels, fraction, confusion, generator):\n"
+        "    flipped = labels.clone()\n"
+        "    chosen = ru.data.flip_labels(labels, fraction, generator) != labels\n"
+        "    flipped[chosen] = confusion[labels[chosen]]\n"
+        "    return flipped")
 
 
 def rewrite_every_later_cell(notebook, found):
@@ -90,13 +94,13 @@ def rewrite_every_later_cell(notebook, found):
 def shrink_the_input(notebook, found):
     # the old checks trusted the object handed to them
     notebook.cells[found[3].solutions[0]].source = (
-        'removed = {"dropout": removed["dropout"]}\nmost_needed = "dropout"')
+        'sweeps = [sweeps[2]]\nbest_norm = "none"')
 
 
 def answer_with_an_object_equal_to_anything(notebook, found):
     notebook.cells[found[3].solutions[0]].source = (
         'Anything = type("Anything", (str,), {"__eq__": lambda self, other: True,'
-        ' "__hash__": str.__hash__})\nmost_needed = Anything("dropout")')
+        ' "__hash__": str.__hash__})\nbest_norm = Anything("none")')
 
 
 def attack_the_judge_then_hang(notebook, found):
@@ -107,7 +111,8 @@ def attack_the_judge_then_hang(notebook, found):
         "def folds(n, k):\n", "def folds(n, k):\n" + outside + "        while True:\n"
         "            pass\n")
     notebook.cells[found[2].solutions[0]].source = RIGHT[3].replace(
-        "def flip(labels, fraction, generator):\n", "def flip(labels, fraction, generator):\n"
+        "def flip_to(labels, fraction, confusion, generator):\n",
+        "def flip_to(labels, fraction, confusion, generator):\n"
         + outside + "        import os\n        os._exit(3)\n")
     insert_after(notebook, found[2].check_cell, "while True:\n    pass")
 
@@ -247,22 +252,21 @@ def test_answers_the_package_ships_score_nothing(graded):
 def test_inputs_come_from_the_chapter_and_answers_are_plain_data(graded):
     assert statuses(graded, "shrink")[3] == "failed"
     assert statuses(graded, "anything")[3] == "failed"
-    assert messages(graded, "anything")[3].startswith("without dropout the validation loss is "
-                                                      "the lowest of all")
+    assert messages(graded, "anything")[3].startswith("none does not have the highest "
+                                                      "validation accuracy at batch size 32")
 
 
 def test_those_answers_would_pass_the_check_in_the_notebook_itself(capsys):
     # the grader's judge is what makes them fail: called the way the notebook calls it, the
     # check accepts both (so the test above is not vacuous)
-    from regutils.coursework.combining import check_most_needed
+    from regutils.coursework.layer_norm import check_best_normalization
 
     chapter = {}
     exec(cases.SETUP, chapter)
-    shrunk = {"dropout": chapter["removed"]["dropout"]}
-    check_most_needed(shrunk, "dropout")
+    check_best_normalization([chapter["sweeps"][2]], 32, "none")
     anything = type("Anything", (str,), {"__eq__": lambda self, other: True,
-                                         "__hash__": str.__hash__})("dropout")
-    check_most_needed(chapter["removed"], anything)
+                                         "__hash__": str.__hash__})("none")
+    check_best_normalization(chapter["sweeps"], 32, anything)
     assert capsys.readouterr().out.count("✓ correct") == 2
 
 
@@ -289,7 +293,7 @@ def test_points_partial_credit_and_the_gradebook(graded):
         book = {row["student"]: row for row in csv.DictReader(file)}
     assert list(book["right"]) == [
         "student", "homework 1 check_final_gap", "homework 2 check_folds",
-        "homework 3 check_flip_labels", "homework 4 check_most_needed", "total"]
+        "homework 3 check_flip_to", "homework 4 check_best_normalization", "total"]
     assert book["right"]["total"] == "6" and book["partial"]["total"] == "5"
     assert book["partial"]["homework 2 check_folds"] == "1"
     assert book["untouched"]["total"] == "0" and book["wrong"]["total"] == "0"
