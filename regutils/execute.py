@@ -31,6 +31,7 @@ STAMP = "regutils"  # the notebook-metadata key of the execution stamp
 EVIDENCE_MODULES = ("data", "models", "regularizers", "techniques", "train", "history", "callbacks",
                     "experiment", "profiles", "stats", "claims")
 BOOK_PROFILE = "default"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds this regutils
 
 
 def code_hash(notebook) -> str:
@@ -111,6 +112,10 @@ def execute(path: Path, *, out: Path | None = None, cache: Path | None = None,
                "REGUTILS_CLAIMS_LOG": str(log), **(environment or {})}
         if cache is not None:
             env["REGUTILS_CACHE"] = str(cache)
+        # the kernel imports this very regutils (the one whose code the stamp hashes), not
+        # whichever copy happens to be installed, such as another checkout's editable install
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
+                                                          env.get("PYTHONPATH")]))
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", _RUN_ONE, str(path), str(executed),
                                str(timeout), str(path.parent)], env=env, capture_output=True,

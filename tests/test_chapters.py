@@ -70,3 +70,19 @@ def test_committed_chapter_is_not_stale(path):
     reasons = executor.stale_reasons(path, data_source="torchvision")
     assert not reasons, (f"{path.name} is stale: {'; '.join(reasons)}. Re-execute it with "
                          f"`python -m regutils.execute --stale`")
+
+
+def test_the_kernel_imports_the_regutils_that_stamps_the_chapter(tmp_path):
+    """Another copy installed (an editable install of another checkout) must not run the chapter."""
+    from regutils import execute as executor
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import regutils, pathlib\nprint(pathlib.Path(regutils.__file__).resolve().parent.parent)")])
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, source)
+    decoy = tmp_path / "decoy" / "regutils"  # first on the path the caller hands down
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy regutils was imported')\n")
+    result = executor.execute(source, environment={"PYTHONPATH": str(decoy.parent)})
+    assert result["ok"], result.get("error")
+    printed = read(source).cells[0].outputs[0]["text"].strip()
+    assert Path(printed) == executor.PACKAGE_ROOT

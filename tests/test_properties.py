@@ -367,7 +367,8 @@ RANGED = [t for t in TECHNIQUES.values() if t.strength is not None]
 
 def outside(technique) -> st.SearchStrategy:
     """Any float outside `technique`'s range, NaN and the infinities included."""
-    below = st.floats(max_value=math.nextafter(technique.low, -math.inf))
+    below = st.floats(max_value=technique.low if technique.low_open
+                      else math.nextafter(technique.low, -math.inf))
     strategies = [below, st.sampled_from([math.nan, math.inf, -math.inf])]
     if math.isfinite(technique.high):
         strategies.append(st.floats(min_value=technique.high, exclude_min=not technique.high_open))
@@ -379,7 +380,8 @@ def inside(technique) -> st.SearchStrategy:
     if technique.integer:
         return st.integers(int(technique.low), int(technique.high))
     high = technique.high if math.isfinite(technique.high) else 1e6
-    return st.floats(technique.low, high, exclude_max=technique.high_open)
+    return st.floats(technique.low, high, exclude_min=technique.low_open,
+                     exclude_max=technique.high_open)
 
 
 @FAST
