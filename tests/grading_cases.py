@@ -2,9 +2,8 @@
 
 The chapter has four exercises with real checks that need no training (a history written down,
 made-up sweeps), so a kernel runs it in seconds: a value (`check_final_gap`), two functions
-(`check_folds`, and `check_flip_to`, half of whose answer the library ships as
-`ru.data.flip_labels`) and an answer that depends on an object of the chapter
-(`check_best_normalization`).
+(`check_folds`, and `check_flip_labels`, whose answer the library ships as `ru.data.flip_labels`)
+and an answer that depends on an object of the chapter (`check_best_normalization`).
 """
 from __future__ import annotations
 
@@ -44,11 +43,12 @@ RIGHT = {
     bounds = [i * n // k for i in range(k + 1)]
     return [([j for j in range(n) if not bounds[i] <= j < bounds[i + 1]],
              list(range(bounds[i], bounds[i + 1]))) for i in range(k)]''',
-    3: '''def flip_to(labels, fraction, confusion, generator):
+    3: '''def flip(labels, fraction, generator):
     count = round(fraction * len(labels))
     chosen = torch.randperm(len(labels), generator=generator)[:count]
+    shift = torch.randint(1, 10, (count,), generator=generator)
     flipped = labels.clone()
-    flipped[chosen] = confusion[labels[chosen]]
+    flipped[chosen] = (labels[chosen] + shift) % 10
     return flipped''',
     4: 'best_norm = max(sweeps, key=lambda sweep: sweep.mean("val_acc")[0]).technique',
 }
@@ -56,13 +56,13 @@ WRONG = {
     1: 'gap = history["val_acc"][-1] - history["train_acc"][-1]',
     2: '''def folds(n, k):
     return [(list(range(n)), list(range(n)))] * k''',
-    3: '''def flip_to(labels, fraction, confusion, generator):
+    3: '''def flip(labels, fraction, generator):
     return labels.clone()''',
     4: 'best_norm = "none"',
 }
-CHECKS = ["check_final_gap", "check_folds", "check_flip_to", "check_best_normalization"]
+CHECKS = ["check_final_gap", "check_folds", "check_flip_labels", "check_best_normalization"]
 CALLS = ["ru.coursework.check_final_gap(history, gap)", "ru.coursework.tuning.check_folds(folds)",
-         "ru.coursework.tuning.check_flip_to(flip_to)",
+         "ru.coursework.tuning.check_flip_labels(flip)",
          "ru.coursework.layer_norm.check_best_normalization(sweeps, 32, best_norm)"]
 
 

@@ -252,7 +252,7 @@ def test_grading_file_gives_points_hidden_tests_and_guards(tmp_path):
     assert loaded.points_for("other.ipynb", 1, "check_folds") == 3.0
     assert loaded.points_for("hw.ipynb", 2, "check_rotate") == 2.0
     assert loaded.guards_for("check_layer_norm") == ["torch.nn.functional:layer_norm"]
-    assert loaded.guards_for("check_flip_to") == ["regutils.data:flip_labels",
+    assert loaded.guards_for("check_flip_labels") == ["regutils.data:flip_labels",
                                                       "regutils.data:with_label_noise"]
     assert loaded.hidden_tests == (tmp_path / "hidden.py").resolve()
 
@@ -484,7 +484,7 @@ def test_a_crashed_kernel_is_a_notebook_error_from_its_cell_on(small_check):
     crashed = "the kernel crashed (exit code 3) in cell 7 (`import os`)"
     assert crash == [("1", "check_final_gap", "passed", ""),
                      ("2", "check_folds", "notebook error", crashed),
-                     ("3", "check_flip_to", "notebook error",
+                     ("3", "check_flip_labels", "notebook error",
                       f"not run: {crashed}, before this exercise"),
                      ("4", "check_best_normalization", "notebook error",
                       f"not run: {crashed}, before this exercise")]

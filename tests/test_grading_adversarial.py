@@ -29,7 +29,7 @@ def monkeypatch_checks(notebook, found):
     notebook.cells[found[0].solutions[0]].source += (
         "\nru.coursework.check_final_gap = lambda *a, **k: print('✓ correct')"
         "\nru.coursework.tuning.check_folds = lambda *a, **k: None"
-        "\nru.coursework.tuning.check_flip_to = lambda *a, **k: None"
+        "\nru.coursework.tuning.check_flip_labels = lambda *a, **k: None"
         "\nru.coursework.layer_norm.check_best_normalization = lambda *a, **k: None")
 
 
@@ -73,16 +73,12 @@ def exit_the_kernel(notebook, found):
 
 
 def take_the_packaged_answers(notebook, found):
-    # what the library ships: nothing for folds any more, ru.data.flip_labels for the positions
-    # flip_to must draw (the check itself accepts this answer)
+    # what the library ships: nothing for folds any more, ru.data.flip_labels for flip
     notebook.cells[found[1].solutions[0]].source = \
         "from regutils.coursework.tuning import folds"
     notebook.cells[found[2].solutions[0]].source = (
-        "def flip_to(labels, fraction, confusion, generator):\n"
-        "    flipped = labels.clone()\n"
-        "    chosen = ru.data.flip_labels(labels, fraction, generator) != labels\n"
-        "    flipped[chosen] = confusion[labels[chosen]]\n"
-        "    return flipped")
+        "def flip(labels, fraction, generator):\n"
+        "    return ru.data.flip_labels(labels, fraction, generator)")
 
 
 def rewrite_every_later_cell(notebook, found):
@@ -111,8 +107,7 @@ def attack_the_judge_then_hang(notebook, found):
         "def folds(n, k):\n", "def folds(n, k):\n" + outside + "        while True:\n"
         "            pass\n")
     notebook.cells[found[2].solutions[0]].source = RIGHT[3].replace(
-        "def flip_to(labels, fraction, confusion, generator):\n",
-        "def flip_to(labels, fraction, confusion, generator):\n"
+        "def flip(labels, fraction, generator):\n", "def flip(labels, fraction, generator):\n"
         + outside + "        import os\n        os._exit(3)\n")
     insert_after(notebook, found[2].check_cell, "while True:\n    pass")
 
@@ -293,7 +288,7 @@ def test_points_partial_credit_and_the_gradebook(graded):
         book = {row["student"]: row for row in csv.DictReader(file)}
     assert list(book["right"]) == [
         "student", "homework 1 check_final_gap", "homework 2 check_folds",
-        "homework 3 check_flip_to", "homework 4 check_best_normalization", "total"]
+        "homework 3 check_flip_labels", "homework 4 check_best_normalization", "total"]
     assert book["right"]["total"] == "6" and book["partial"]["total"] == "5"
     assert book["partial"]["homework 2 check_folds"] == "1"
     assert book["untouched"]["total"] == "0" and book["wrong"]["total"] == "0"

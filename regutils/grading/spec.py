@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The library ships these, and an exercise asks students to write them: an answer that calls
-# them scores nothing. (`ru.data.flip_labels` is what Experiment(label_noise=...) uses: it stays.
-# It draws the positions that chapter 11's `flip_to` must draw, so `flip_to` may not call it.)
+# them scores nothing. (`ru.data.flip_labels` is what Experiment(label_noise=...) uses: it stays.)
 SHIPPED_ANSWERS = {
-    "check_flip_to": ("regutils.data:flip_labels", "regutils.data:with_label_noise"),
+    "check_flip_labels": ("regutils.data:flip_labels", "regutils.data:with_label_noise"),
 }
 
 
