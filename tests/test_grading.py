@@ -544,3 +544,27 @@ def test_a_handout_that_does_not_fit_its_chapter_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="has the checks"):
         load_assignments(tmp_path / "chapters", tmp_path / "handout")
+
+
+def test_syntax_trees_are_built_one_thread_at_a_time():
+    # the grader reads notebooks in threads; CPython 3.11's ast.parse, called from two threads at
+    # once while the garbage collector runs finalizers, fails with "AST constructor recursion depth
+    # mismatch" (seen as "the checker failed on this notebook" for a right answer)
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Finalized:
+        def __del__(self):
+            pass
+
+    source = "\n".join(f"x{i} = [(a, b) for a in range({i}) for b in {{'k': [1, (2, 3)]}}]"
+                       for i in range(300))
+
+    def parse_often(_):
+        for _ in range(20):
+            for _ in range(50):
+                cycle = Finalized()
+                cycle.me = cycle
+            handouts.parse(source)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(parse_often, range(8)))

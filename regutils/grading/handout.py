@@ -15,11 +15,22 @@ into a submission).
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 SOLUTION_TAG = "solution"
 PLACEHOLDER_MARK = "write your solution here"  # in every placeholder a student version holds
+_PARSING = threading.Lock()
+
+
+def parse(source: str) -> ast.Module:
+    """`ast.parse`, one thread at a time. The grader reads notebooks in threads (`--jobs`), and
+    CPython (3.11 at least) keeps one recursion count for every thread that builds a syntax tree:
+    two at once can fail with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905), which reported a sound notebook as one the checker failed on."""
+    with _PARSING:
+        return ast.parse(source)
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ def check_call(cell) -> CheckCall | None:
     if cell.cell_type != "code":
         return None
     try:
-        tree = ast.parse(cell.source)
+        tree = parse(cell.source)
     except SyntaxError:
         return None
     for statement in tree.body:
@@ -118,7 +129,7 @@ def answer_names(notebook, exercise: Exercise) -> list[str]:
     names = set()
     for index in exercise.solutions:
         try:
-            tree = ast.parse(notebook.cells[index].source)
+            tree = parse(notebook.cells[index].source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .handout import exercises, notebooks_in
+from .handout import exercises, notebooks_in, parse
 
 PLACEHOLDER = 'raise NotImplementedError("Exercise {number}: write your solution here")'
 MAX_LINE = 99
@@ -49,7 +49,7 @@ def placeholder(solution: str, check: str, number: int) -> str:
 def _task(solution: str, check: str) -> str:
     """What the check needs from the solution: "compute `gap`", "write the function `f(x)`"."""
     try:
-        solution_tree, check_tree = ast.parse(solution), ast.parse(check)
+        solution_tree, check_tree = parse(solution), parse(check)
     except SyntaxError:  # IPython magics and the like: fall back to the plain placeholder
         return ""
     needed = {node.id for node in ast.walk(check_tree) if isinstance(node, ast.Name)}
