@@ -7,7 +7,7 @@
 ...                  callbacks=[ru.EarlyStopping(patience=3)])       # doctest: +SKIP
 >>> ru.plots.curves(history)                                         # doctest: +SKIP
 """
-from . import book, calibration, claims, coursework, plots, stats, twin, widgets
+from . import book, calibration, claims, plots, stats, twin, widgets
 from .claims import ClaimFailed, Claims
 from .data import DataError, MNISTSplit, load_mnist
 from .devices import best_device
@@ -24,6 +24,16 @@ from .train import TrainingDiverged, fit
 from .widgets import LiveCurves
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`ru.coursework`, the exercise checks, imported when first used, not by `import regutils`."""
+    if name == "coursework":
+        import importlib
+
+        return importlib.import_module(".coursework", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "load_mnist", "MNISTSplit", "DataError", "best_device", "mlp", "fit", "History", "Callback",

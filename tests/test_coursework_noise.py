@@ -97,7 +97,7 @@ def test_best_sigma_accepts_the_right_answer(noise_sweep, capsys):
 
 
 def test_best_sigma_rejects_a_value_outside_the_sweep(noise_sweep):
-    with pytest.raises(AssertionError, match="not one of the sweep's values"):
+    with pytest.raises(AssertionError, match="not one of the swept values"):
         checks.check_best_sigma(noise_sweep, 0.5)
 
 

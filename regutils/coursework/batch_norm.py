@@ -1,15 +1,16 @@
 """Checks for the exercises of the chapter "Batch normalization".
 
 The chapter's exercises use `check_fold`, `check_running_statistics` and `check_pair_output`;
-`check_batch_norm_forward` and `check_time_to_threshold` remain for earlier versions of it.
+`check_batch_norm_forward` and `check_time_to_threshold` remain for earlier versions of it. The
+examples show a wrong answer: nothing in this module solves an exercise.
 
 >>> import torch
 >>> def batch_norm(x, gamma, beta, eps=1e-5):
-...     mean = x.mean(dim=0)
-...     var = x.var(dim=0, unbiased=False)
-...     return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+...     return gamma * (x - x.mean(dim=0)) / torch.sqrt(x.var(dim=0) + eps) + beta
 >>> check_batch_norm_forward(batch_norm)  # doctest: +ELLIPSIS
-✓ correct: your batch norm matches nn.BatchNorm1d in training mode (largest difference ...)
+Traceback (most recent call last):
+    ...
+AssertionError: you divided by the unbiased variance (n − 1 in the denominator). Hint: ...
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Each check works out the truth itself: `check_rescale` on a model it builds, `check_interaction`
 from the runs it recomputes (or recalls from the cache), `check_kept_gap` on histories it makes.
+The examples show a wrong answer: nothing in this module solves an exercise.
 
 >>> check_rescale(lambda model, factor: model)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -37,9 +38,10 @@ def check_rescale(rescale) -> None:
     """Check `rescale(model, factor)`: a copy of `model` whose weight matrices that feed a batch
     norm are multiplied by `factor`, so the penalty changes and the outputs do not."""
     from ..models import mlp
-    torch.manual_seed(0)
-    model = mlp(hidden=(16, 8), norm="batch", in_features=12, classes=3)
-    x = torch.randn(32, 12)
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        torch.manual_seed(0)
+        model = mlp(hidden=(16, 8), norm="batch", in_features=12, classes=3)
+        x = torch.randn(32, 12)
     before = _batch_outputs(model, x)
     original = {k: v.clone() for k, v in model.state_dict().items()}
     feeding = _layers_before_norm(model)

@@ -1,21 +1,21 @@
 """Checks for the exercises of the chapter "Dropout".
 
+The examples show a wrong answer: nothing in this module solves an exercise.
+
 >>> import torch
->>> def dropout(x, p):
-...     mask = torch.empty_like(x).bernoulli_(1 - p)
-...     return x * (mask / (1 - p))
->>> check_inverted_dropout(dropout)
-✓ correct: dropout keeps 1 − p of the entries, scales them by 1/(1 − p) and preserves the mean; it reproduces F.dropout bit for bit
+>>> check_inverted_dropout(lambda x, p: x * (torch.rand_like(x) >= p))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: the kept entries are not scaled (with p = 0.2 they should be 1.25 times x). ...
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import _check_new_tensor, _close, _correct, _number, _wrong
+from ._checks import _check_new_tensor, _close, _correct, _number, _wrong, check_best_value
 
 PROBABILITIES = (0.2, 0.5, 0.8)
 ENTRIES = 200_000  # enough that a zero fraction off by 1% is many standard deviations off
@@ -126,32 +126,4 @@ def check_train_mode_drop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tens
 
 def check_best_probability(result, p: float) -> None:
     """Check `p`: the swept value with the highest validation accuracy averaged over seeds."""
-    values = list(getattr(result, "values", []))
-    if not values or not hasattr(result, "mean"):
-        _wrong(f"expected the result of ru.sweep(...), got {type(result).__name__}",
-               "pass the SweepResult itself as the first argument")
-    answer = _number("p", p)
-    if not any(_close(answer, value) for value in values):
-        _wrong(f"{answer:g} is not one of the swept values {values}",
-               "answer with the value of p itself, not its position in the list")
-    val_acc = result.mean("val_acc")
-    best = values[int(np.nanargmax(val_acc))]
-    if _close(answer, best):
-        return _correct(f"p = {best:g} has the best mean validation accuracy, "
-                        f"{np.nanmax(val_acc):.1%}")
-    chosen = values.index(next(v for v in values if _close(answer, v)))
-    if _close(answer, values[int(np.nanargmin(result.mean("generalization_gap")))]):
-        _wrong(f"p = {answer:g} has the smallest generalization gap",
-               "a small gap can come from underfitting: a very large p lowers the training "
-               "accuracy; choose by validation accuracy")
-    if _close(answer, values[int(np.nanargmin(result.mean("val_loss")))]):
-        _wrong(f"p = {answer:g} has the lowest validation loss", "the question asks for the "
-               "best validation accuracy; loss and accuracy need not pick the same p")
-    if _close(answer, values[int(np.nanargmax(result.mean("train_acc")))]):
-        _wrong(f"p = {answer:g} has the best training accuracy", "use result.mean('val_acc')")
-    single = result.metric("val_acc")
-    if np.nanmax(single[chosen]) >= np.nanmax(single):
-        _wrong(f"p = {answer:g} has the best single run, not the best mean over seeds",
-               "average over seeds with result.mean('val_acc') before taking the best")
-    _wrong(f"p = {answer:g} does not have the best mean validation accuracy",
-           "take result.mean('val_acc') and find the value of p at its largest entry")
+    check_best_value(result, p, name="p", symbol="p")

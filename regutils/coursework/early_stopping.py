@@ -118,10 +118,11 @@ def check_snapshot(snapshot) -> None:
     The model has a batch norm, whose running statistics are buffers, not parameters: a snapshot
     of the parameters alone would give back the *latest* statistics with the old weights.
     """
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(),
-                                torch.nn.Linear(3, 2))
-    inputs = torch.randn(16, 4)
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3),
+                                    torch.nn.ReLU(), torch.nn.Linear(3, 2))
+        inputs = torch.randn(16, 4)
     with torch.no_grad():
         model.train()(inputs + 1)  # running statistics away from their starting values
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -1,12 +1,16 @@
 """Checks for the exercises of the chapter "Layer normalization".
 
 The chapter's exercises use `check_rms_invariances`, `check_sequence_batch_norm` and
-`check_resolved`; the other checks remain for earlier versions of it.
+`check_resolved`; the other checks remain for earlier versions of it. The examples show a wrong
+answer: nothing in this module solves an exercise.
 
->>> import torch.nn.functional as F
->>> check_layer_norm(lambda x, weight, bias, eps=1e-5: F.layer_norm(x, x.shape[-1:], weight, bias,
-...                                                              eps))
-✓ correct: your layer norm matches F.layer_norm on 2-D and 3-D inputs (largest difference 0.0e+00)
+>>> import torch
+>>> def batch_axis(x, weight, bias, eps=1e-5):
+...     return (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps) * weight + bias
+>>> check_layer_norm(batch_axis)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: you normalized over the batch (dim 0): that is batch norm's axis. Hint: ...
 """
 from __future__ import annotations
 

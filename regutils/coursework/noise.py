@@ -10,7 +10,7 @@ import torch
 
 from ..data import STD
 from ..train import evaluate
-from ._checks import _check_new_tensor, _close, _correct, _number, _wrong
+from ._checks import _check_new_tensor, _close, _correct, _number, _wrong, check_best_value
 
 
 def check_add_noise(add_noise) -> None:
@@ -77,25 +77,7 @@ def check_noisy_accuracy(model, x, y, sigma: float, accuracy: float, seed: int =
 
 def check_best_sigma(result, sigma: float) -> None:
     """Check `sigma`: the σ of the sweep with the highest mean validation accuracy."""
-    answer = _number("sigma", sigma)
-    values = list(result.values)
-    best = values[int(np.argmax(result.mean("val_acc")))]
-    if _close(answer, best):
-        return _correct(f"σ = {best:g} has the highest mean validation accuracy, "
-                        f"{result.mean('val_acc').max():.3f}")
-    if not any(_close(answer, v) for v in values):
-        _wrong(f"σ = {sigma!r} is not one of the sweep's values", f"choose from {values}")
-    if _close(answer, values[int(np.argmin(result.mean("generalization_gap")))]):
-        _wrong(f"σ = {answer:g} has the smallest gap",
-               "a small gap can mean underfitting; choose by validation accuracy")
-    if _close(answer, values[int(np.argmax(result.mean("test_acc")))]):
-        _wrong(f"σ = {answer:g} has the best test accuracy",
-               "choose on the validation set: the test set is for the final report only")
-    if _close(answer, values[int(np.argmin(result.mean("val_loss")))]):
-        _wrong(f"σ = {answer:g} has the lowest validation loss",
-               "this exercise asks for the highest validation accuracy")
-    _wrong(f"σ = {answer:g} does not have the highest mean validation accuracy",
-           "take result.mean('val_acc') and the value at its largest entry")
+    check_best_value(result, sigma, name="sigma", symbol="σ")
 
 
 def check_matching_lambda(n: int, sigma: float, answer) -> None:

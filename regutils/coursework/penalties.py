@@ -10,13 +10,10 @@
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 
 from ..regularizers import weights
-from ._checks import _close, _correct, _number, _wrong
+from ._checks import _close, _correct, _number, _wrong, check_best_value
 
 
 def _weight_matrices(model) -> list[torch.Tensor]:
@@ -89,35 +86,5 @@ def check_near_zero_fraction(model, fraction: float, threshold: float = 1e-3) ->
 
 def check_best_strength(result, strength: float) -> None:
     """Check `strength`: the value of a sweep whose mean final validation loss is lowest."""
-    if not hasattr(result, "mean") or not hasattr(result, "values"):
-        raise AssertionError(f"expected a sweep result (from ru.sweep), got {type(result).__name__}")
-    answer = _number("strength", strength)
-    values = [float(v) for v in result.values]
-
-    def pick(choose, metric: str) -> float:
-        return values[int(choose(result.mean(metric)))]
-
-    best = pick(np.nanargmin, "val_loss")
-    if _close(answer, best):
-        return _correct(f"λ = {best:g} has the lowest mean validation loss, "
-                        f"{np.nanmin(result.mean('val_loss')):.3f}")
-    if not any(_close(answer, v) for v in values):
-        if answer == int(answer) and 0 <= answer < len(values):
-            _wrong(f"{answer:g} looks like a position in the list",
-                   f"give the strength itself: result.values[{int(answer)}]")
-        _wrong(f"{answer:g} is not one of the swept strengths", f"pick one of {values}")
-    if _close(answer, pick(np.nanargmin, "generalization_gap")):
-        _wrong(f"λ = {answer:g} has the smallest generalization gap",
-               "a network that learns nothing has no gap at all; judge by result.mean('val_loss')")
-    if _close(answer, pick(np.nanargmax, "val_acc")):
-        _wrong(f"λ = {answer:g} has the highest validation accuracy",
-               "this exercise asks for the lowest validation loss: result.mean('val_loss')")
-    if _close(answer, pick(np.nanargmax, "train_acc")):
-        _wrong(f"λ = {answer:g} fits the training set best",
-               "the training accuracy rewards memorizing; use result.mean('val_loss')")
-    if not math.isnan(result.mean("test_acc")[0]) and _close(answer, pick(np.nanargmax, "test_acc")):
-        _wrong("that choice is by test accuracy", "choose on the validation set; the test set "
-               "is kept for the final report")
-    _wrong(f"λ = {answer:g} does not have the lowest mean validation loss",
-           "find the smallest entry of result.mean('val_loss') and give the matching "
-           "entry of result.values")
+    check_best_value(result, strength, name="strength", symbol="λ", metric="val_loss",
+                     noun="strengths")

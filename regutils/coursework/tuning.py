@@ -1,11 +1,14 @@
 """Checks for the exercises of the tuning chapter: flipping labels, k folds, memorized noise.
 
->>> def folds(n, k):
-...     bounds = [i * n // k for i in range(k + 1)]
-...     return [([j for j in range(n) if not bounds[i] <= j < bounds[i + 1]],
-...              list(range(bounds[i], bounds[i + 1]))) for i in range(k)]
->>> check_folds(folds)  # doctest: +ELLIPSIS
-✓ correct: every index validates exactly once, ...
+The examples show a wrong answer: nothing in this module solves an exercise. The library's
+own `ru.data.flip_labels` does what exercise 1 asks, because
+`Experiment(label_noise=...)` needs it; `check_flip_labels` accepts it, and the grader
+(`regutils.grading`) gives no points to an answer that calls it.
+
+>>> check_folds(lambda n, k: [(list(range(n)), list(range(n)))] * k)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+AssertionError: folds(23, 5) trains on indices it also validates on: [0, 1, 2, 3, 4]. Hint: ...
 """
 from __future__ import annotations
 

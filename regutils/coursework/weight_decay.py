@@ -12,7 +12,7 @@ import torch
 
 from ..data import load_mnist
 from ..profiles import get_profile
-from ._checks import _close, _correct, _history, _number, _wrong
+from ._checks import _close, _correct, _history, _number, _wrong, check_best_value
 
 STEP_TOLERANCE = 1e-5
 
@@ -82,30 +82,7 @@ def check_best_strength(result, strength: float) -> None:
     if not hasattr(result, "mean") or getattr(result, "knob", None) != "strength":
         _wrong("this check needs a SweepResult over strength",
                "pass what ru.sweep(technique, values) returned")
-    answer = _number("strength", strength)
-    values = [float(value) for value in result.values]
-    if not any(_close(answer, value) for value in values):
-        _wrong(f"{answer:g} is not one of the swept strengths", f"pick one of {values}")
-    val_acc = result.mean("val_acc")
-    best = [value for value, acc in zip(values, val_acc) if acc == np.nanmax(val_acc)]
-    if any(_close(answer, value) for value in best):
-        return _correct(f"λ = {answer:g} has the highest mean validation accuracy, "
-                        f"{np.nanmax(val_acc):.3f} over {len(result.seeds)} seed(s)")
-    if _close(answer, values[int(np.nanargmin(result.mean("generalization_gap")))]):
-        _wrong(f"λ = {answer:g} has the smallest generalization gap",
-               "a small gap can also mean the network fits nothing well (too strong a decay "
-               "underfits); choose by validation accuracy")
-    if _close(answer, values[int(np.nanargmax(result.mean("test_acc")))]):
-        _wrong(f"λ = {answer:g} has the best test accuracy",
-               "never choose with the test set; use the validation accuracy")
-    if _close(answer, values[int(np.nanargmax(result.metric("val_acc")[:, 0]))]):
-        _wrong(f"λ = {answer:g} is best for the first seed only",
-               "average the validation accuracy over the seeds: result.mean('val_acc')")
-    if _close(answer, values[int(np.nanargmax(result.mean("train_acc")))]):
-        _wrong(f"λ = {answer:g} has the best training accuracy",
-               "use the validation accuracy, result.mean('val_acc')")
-    _wrong(f"λ = {answer:g} does not have the highest mean validation accuracy",
-           "take result.mean('val_acc') and the value at its largest entry")
+    check_best_value(result, strength, name="strength", symbol="λ", noun="strengths")
 
 
 def _steps_per_epoch(config) -> int:
