@@ -19,29 +19,41 @@ TRAPS = {
            'rising_fraction = rises / len(val_losses)',
     },
     "02_penalties.ipynb": {
-        1: 'penalty = L1_STRENGTH * sum(p.abs().sum() for p in baseline.model.parameters())',
-        2: 'first = next(ru.regularizers.weights(l2_run.model))\n'
-           'fraction = (first == 0).float().mean().item()',
-        3: 'best_strength = l2_sweep.values[int(np.argmax(l2_sweep.mean("val_acc")))]',
+        # small weights overshoot past zero: no clamp
+        1: 'def soft_threshold(w, threshold):\n    return w - threshold * torch.sign(w)',
+        # the penalty against the summed squared error: no division by n
+        2: 'H = X.T @ X\n'
+           'w_ridge = torch.linalg.solve(H + RIDGE * torch.eye(2, dtype=H.dtype), X.T @ y_regression)\n'
+           'w_plain = torch.linalg.solve(H, X.T @ y_regression)\n'
+           'eigenvalues, eigenvectors = torch.linalg.eigh(H)\n'
+           'factors = (eigenvectors.T @ w_ridge) / (eigenvectors.T @ w_plain)',
+        # the winner alone, not the range within noise of it
+        3: 'near_best = [l2_sweep.values[int(np.argmin(l2_sweep.mean("val_loss")))]]',
     },
     "03_weight_decay.ipynb": {
+        # PyTorch's λ divided by the learning rate, instead of multiplied
         1: 'config = decoupled.experiment.resolved()\n'
-           'shrink = (1 - config.lr * config.strength) ** len(decoupled.history)',
+           'paper_lambda = config.strength / config.lr\n'
+           'normalized_lambda = paper_lambda / (config.batch_size / '
+           '(config.train_size * config.epochs)) ** 0.5',
+        # the decay inside Adam's gradient for AdamW too
         2: 'lr, weight_decay = 0.01, 0.5\n'
            'g = grad + weight_decay * w\n'
-           'new_w = w - lr * g / (g.abs() + 1e-8)',
-        3: 'result = sweeps["decoupled (AdamW)"]\n'
-           'best_lambda = result.values[int(np.argmin(result.mean("generalization_gap")))]',
+           'new_w = w - lr * g / (g.abs() + 1e-8)\n'
+           'new_w_coupled = new_w',
+        # the 1/η prediction's nearest candidate, not a measurement
+        3: 'matched = min(DECOUPLED_VALUES, key=lambda value: abs(value - 1e-2 / 3e-3))',
     },
     "04_dropout.ipynb": {
         1: 'def my_dropout(x, p):\n    return x * (torch.rand_like(x) >= p)',
-        2: 'heavy_model = ru.Experiment("dropout", 0.8).run(keep_model=True).model\n'
+        # both accuracies measured in evaluation mode (ru.train.evaluate switches to it)
+        2: 'heavy_model = hidden.runs[(0.8, first)].model\n'
            '_, heavy_eval_acc = ru.train.evaluate(heavy_model, data.x_val, data.y_val)\n'
            'heavy_model.train()\n'
            '_, heavy_train_acc = ru.train.evaluate(heavy_model, data.x_val, data.y_val)\n'
            'accuracy_drop = heavy_eval_acc - heavy_train_acc',
-        3: 'best_p = input_sweep.values[int(np.nanargmax(input_sweep.metric("val_acc")) '
-           '// len(input_sweep.seeds))]',
+        # the weights alone, not weighed by their inputs
+        3: 'def dropout_penalty(w, x, p):\n    return p / (1 - p) * float((w ** 2).sum())',
     },
     "05_batch_norm.ipynb": {
         1: 'def my_batch_norm(x, gamma, beta, eps=1e-5):\n'

@@ -45,90 +45,98 @@ def test_inverted_dropout_rejects_plausible_mistakes(wrong, message):
         checks.check_inverted_dropout(wrong)
 
 
+def test_inverted_dropout_rejects_a_mask_tied_to_position_or_reused():
+    def first_entries(x, p):  # zeroes the first p·n entries: the right share, scale and mean
+        out = x / (1 - p)
+        out[: int(p * x.numel())] = 0
+        return out
+
+    with pytest.raises(AssertionError, match="where they are"):
+        checks.check_inverted_dropout(first_entries)
+    generator = torch.Generator().manual_seed(5)
+    fixed = {}
+
+    def same_mask(x, p):  # one random mask per p, reused at every call
+        if p not in fixed:
+            fixed[p] = (torch.rand(x.shape, generator=generator) >= p).float()
+        return x * fixed[p] / (1 - p)
+
+    with pytest.raises(AssertionError, match="same entries"):
+        checks.check_inverted_dropout(same_mask)
+
+
 # --- check_train_mode_drop ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def trained():
-    """A small dropout model trained in the quick profile, and the validation data of its run."""
-    run = ru.Experiment("dropout", 0.8, profile="quick").run(keep_model=True)
-    profile = ru.get_profile("quick")
-    data = ru.load_mnist(profile.train_size, val_size=profile.val_size,
-                         test_size=profile.test_size, seed=0, device="cpu")
-    return run.model.cpu(), data
+def quick_profile():
+    ru.use_profile("quick")
+    yield
+    ru.profiles._chosen = None
 
 
-def train_mode_accuracy(model, data, seed=0):
+def true_drop(p, seed=0):
+    experiment = ru.Experiment("dropout", p)
+    model = experiment.run(keep_model=True).model
+    data = experiment.data(device=next(model.parameters()).device)
+    eval_acc = ru.train.evaluate(model, data.x_val, data.y_val)[1]
     model.train()
     torch.manual_seed(seed)
     with torch.no_grad():
-        return (model(data.x_val).argmax(1) == data.y_val).float().mean().item()
+        train_acc = (model(data.x_val).argmax(1) == data.y_val).float().mean().item()
+    model.eval()
+    return eval_acc - train_acc
 
 
-def test_train_mode_drop_accepts_the_right_answer(trained, capsys):
-    model, data = trained
-    drop = ru.train.evaluate(model, data.x_val, data.y_val)[1] - train_mode_accuracy(model, data)
+def test_train_mode_drop_accepts_the_right_answer(quick_profile, capsys):
+    drop = true_drop(0.8)
     assert drop > 0
-    checks.check_train_mode_drop(model, data.x_val, data.y_val, drop)
-    assert capsys.readouterr().out.startswith("✓ correct")
-    checks.check_train_mode_drop(model, data.x_val, data.y_val, np.float32(drop))
+    checks.check_train_mode_drop(drop, p=0.8)
+    checks.check_train_mode_drop(np.float32(drop), p=0.8)
+    assert capsys.readouterr().out.count("✓ correct") == 2
 
 
-def test_train_mode_drop_rejects_both_modes_the_same_and_the_wrong_sign(trained):
-    model, data = trained
+def test_train_mode_drop_rejects_same_mode_sign_percentage_and_other_masks(quick_profile):
+    drop = true_drop(0.8)
     with pytest.raises(AssertionError, match="same mode"):
-        checks.check_train_mode_drop(model, data.x_val, data.y_val, 0.0)
-    drop = ru.train.evaluate(model, data.x_val, data.y_val)[1] - train_mode_accuracy(model, data)
+        checks.check_train_mode_drop(0.0, p=0.8)
     with pytest.raises(AssertionError, match="wrong sign"):
-        checks.check_train_mode_drop(model, data.x_val, data.y_val, -drop)
+        checks.check_train_mode_drop(-drop, p=0.8)
     with pytest.raises(AssertionError, match="percentage"):
-        checks.check_train_mode_drop(model, data.x_val, data.y_val, 100 * drop)
+        checks.check_train_mode_drop(100 * drop, p=0.8)
+    other = next(true_drop(0.8, seed) for seed in range(1, 21) if true_drop(0.8, seed) != drop)
+    with pytest.raises(AssertionError, match="different set of dropout masks|p = 0.5"):
+        checks.check_train_mode_drop(other, p=0.8)
 
 
-def test_train_mode_drop_recognises_masks_drawn_without_the_seed(trained):
-    model, data = trained
-    eval_acc = ru.train.evaluate(model, data.x_val, data.y_val)[1]
-    other = next(eval_acc - train_mode_accuracy(model, data, seed) for seed in range(1, 21)
-                 if train_mode_accuracy(model, data, seed) != train_mode_accuracy(model, data))
-    with pytest.raises(AssertionError, match="different set of dropout masks"):
-        checks.check_train_mode_drop(model, data.x_val, data.y_val, other)
+def test_train_mode_drop_names_the_p_half_network(quick_profile):
+    half, heavy = true_drop(0.5), true_drop(0.8)
+    if abs(half - heavy) < 1e-6:
+        pytest.skip("the two networks happen to lose the same share")
+    with pytest.raises(AssertionError, match="p = 0.5"):
+        checks.check_train_mode_drop(half, p=0.8)
 
 
-def test_train_mode_drop_rejects_a_model_without_dropout(trained):
-    _, data = trained
-    with pytest.raises(AssertionError, match="no dropout layer"):
-        checks.check_train_mode_drop(ru.mlp((16,)), data.x_val, data.y_val, 0.0)
+# --- check_dropout_penalty ---------------------------------------------------------------------
+
+def test_dropout_penalty_accepts_the_closed_form(capsys):
+    checks.check_dropout_penalty(lambda w, x, p: p / (1 - p) * float((w ** 2 * x ** 2).sum()))
+    assert "an L2 penalty weighted" in capsys.readouterr().out
 
 
-# --- check_best_probability ---------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def swept():
-    return ru.sweep("input_dropout", [0.0, 0.5, 0.9], seeds=[0, 1], profile="quick")
-
-
-def test_best_probability_accepts_the_argmax_of_the_mean(swept, capsys):
-    best = swept.values[int(np.argmax(swept.mean("val_acc")))]
-    checks.check_best_probability(swept, best)
-    assert capsys.readouterr().out.startswith("✓ correct")
+@pytest.mark.parametrize("wrong, message", [
+    (lambda w, x, p: p * float((w ** 2 * x ** 2).sum()), "factor"),
+    (lambda w, x, p: p / (1 - p) * float((w ** 2).sum()), "w² alone"),
+    (lambda w, x, p: p / (1 - p) * float((w * x).sum() ** 2), "squares the sum"),
+    (lambda w, x, p: 0.0, "Monte-Carlo"),
+])
+def test_dropout_penalty_rejects_plausible_mistakes(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_dropout_penalty(wrong)
 
 
-def test_best_probability_rejects_a_value_not_swept_and_a_wrong_pick(swept):
-    with pytest.raises(AssertionError, match="not one of the swept values"):
-        checks.check_best_probability(swept, 0.3)
-    best = swept.values[int(np.argmax(swept.mean("val_acc")))]
-    wrong = next(value for value in swept.values if value != best)
-    with pytest.raises(AssertionError, match=f"p = {wrong:g}"):
-        checks.check_best_probability(swept, wrong)
-
-
-def test_best_probability_names_the_smallest_gap_when_that_is_the_mistake():
-    result = ru.SweepResult("dropout", "strength", [0.0, 0.5, 0.9], [0])
-    for value, (train_acc, val_acc, val_loss) in zip(
-            result.values, [(1.0, 0.90, 0.40), (0.99, 0.92, 0.30), (0.80, 0.78, 0.90)]):
-        history = ru.History([dict(epoch=1, objective=1.0, penalty=0.0, train_loss=0.1,
-                                   train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                                   seconds=0.1)])
-        result.runs[(value, 0)] = ru.RunResult(ru.Experiment("dropout", value or None), history)
-    with pytest.raises(AssertionError, match="smallest generalization gap"):
-        checks.check_best_probability(result, 0.9)
-    checks.check_best_probability(result, 0.5)
+def test_train_mode_drop_leaves_the_callers_random_stream_alone(quick_profile, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setenv("REGUTILS_CACHE", str(tmp_path))  # an empty cache: the check trains
+    drop = true_drop(0.8)
+    monkeypatch.setenv("REGUTILS_CACHE", str(tmp_path / "empty"))
+    assert leaves_random_stream_alone(lambda: checks.check_train_mode_drop(drop, p=0.8))

@@ -4,101 +4,141 @@ import torch
 
 import regutils as ru
 from regutils.coursework import penalties
-from regutils.experiment import RunResult, SweepResult
-from regutils.train import History
 
 
-@pytest.fixture(scope="module")
-def model():
-    """A small real model trained with an L1 penalty (quick profile, cached)."""
-    return ru.Experiment("l1", 1e-3, profile="quick").run(keep_model=True).model
+def soft(w, t):
+    return torch.sign(w) * (w.abs() - t).clamp_min(0.0)
 
 
-@pytest.fixture(scope="module")
-def result():
-    """A small real sweep of the L2 strength (quick profile, cached)."""
-    return ru.sweep("l2", [0.0, 1e-3, 1.0], seeds=[0], profile="quick")
+# --- check_soft_threshold --------------------------------------------------------------------
 
-
-def made_up_sweep(val_loss, val_acc, train_acc):
-    """A sweep whose runs have the given final accuracies, for cases a real run may not show."""
-    values = [0.0, 0.01, 1.0]
-    result = SweepResult("l2", "strength", values, [0])
-    for value, loss, val, train in zip(values, val_loss, val_acc, train_acc):
-        history = History([dict(epoch=1, objective=1.0, penalty=0.0, train_loss=0.1,
-                                train_acc=train, val_loss=loss, val_acc=val, seconds=0.1)],
-                          test_acc=val)
-        result.runs[(value, 0)] = RunResult(ru.Experiment("l2", value), history)
-    return result
-
-
-# --- check_l1_penalty ------------------------------------------------------------------------
-
-def test_l1_penalty_accepts_the_hand_sum_and_ru_L1(model, capsys):
-    by_hand = 1e-4 * sum(w.abs().sum() for w in ru.regularizers.weights(model))
-    penalties.check_l1_penalty(model, 1e-4, by_hand)  # a tensor with a gradient is fine
-    penalties.check_l1_penalty(model, 1e-4, ru.L1(1e-4).penalty(model))
+def test_soft_threshold_accepts_two_ways_of_writing_it(capsys):
+    penalties.check_soft_threshold(soft)
+    penalties.check_soft_threshold(
+        lambda w, t: torch.where(w.abs() > t, w - t * torch.sign(w), torch.zeros_like(w)))
     assert capsys.readouterr().out.count("✓ correct") == 2
 
 
-def test_l1_penalty_rejects_biases_a_mean_and_the_l2_formula(model):
-    with pytest.raises(AssertionError, match="includes the biases"):
-        penalties.check_l1_penalty(model, 1e-4, 1e-4 * sum(p.abs().sum() for p in model.parameters()))
-    with pytest.raises(AssertionError, match="a mean, not a sum"):
-        penalties.check_l1_penalty(model, 1e-4, sum(1e-4 * w.abs().mean()
-                                                    for w in ru.regularizers.weights(model)))
-    with pytest.raises(AssertionError, match="the L2 penalty"):
-        penalties.check_l1_penalty(model, 1e-4, ru.L2(1e-4).penalty(model))
-    with pytest.raises(AssertionError, match="strength λ is missing"):
-        penalties.check_l1_penalty(model, 1e-4, sum(w.abs().sum() for w in ru.regularizers.weights(model)))
+@pytest.mark.parametrize("wrong, message", [
+    (lambda w, t: (w.abs() - t).clamp_min(0.0), "sign is lost"),
+    (lambda w, t: w - t * torch.sign(w), "overshoot"),
+    (lambda w, t: w * (w.abs() > t), "hard thresholding"),
+    (lambda w, t: w.sub_(t * torch.sign(w)), "changed its input"),
+    (lambda w, t: soft(w, 2 * t), "differs from soft-thresholding"),
+])
+def test_soft_threshold_rejects_plausible_mistakes(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        penalties.check_soft_threshold(wrong)
 
 
-# --- check_near_zero_fraction ----------------------------------------------------------------
-
-def test_near_zero_fraction_accepts_the_share_of_the_first_layer(model, capsys):
-    w = model[1].weight
-    penalties.check_near_zero_fraction(model, (w.abs() < 1e-3).float().mean())
-    penalties.check_near_zero_fraction(model, (w.abs() < 1e-2).float().mean(), threshold=1e-2)
-    assert capsys.readouterr().out.count("✓ correct") == 2
+def test_soft_threshold_needs_a_function():
+    with pytest.raises(AssertionError, match="expected a function"):
+        penalties.check_soft_threshold(soft(torch.ones(3), 0.1))
 
 
-def test_near_zero_fraction_rejects_exact_zeros_missing_abs_and_all_layers():
-    torch.manual_seed(0)
-    model = ru.mlp(hidden=(16,))
-    with torch.no_grad():
-        model[1].weight[:, :100] = 0.0
-    w = model[1].weight
-    with pytest.raises(AssertionError, match="exactly zero"):
-        penalties.check_near_zero_fraction(model, (w == 0).float().mean())
-    with pytest.raises(AssertionError, match="absolute value is missing"):
-        penalties.check_near_zero_fraction(model, (w < 1e-3).float().mean())
-    with pytest.raises(AssertionError, match="NOT near zero"):
-        penalties.check_near_zero_fraction(model, 1 - (w.abs() < 1e-3).float().mean())
-    every = torch.cat([m.flatten() for m in ru.regularizers.weights(model)])
-    with pytest.raises(AssertionError, match="every layer"):
-        penalties.check_near_zero_fraction(model, (every.abs() < 1e-3).float().mean())
+# --- check_ridge -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def regression():
+    generator = torch.Generator().manual_seed(1)
+    X = torch.randn(50, 2, generator=generator, dtype=torch.float64)
+    X[:, 1] = X[:, 0] + 0.1 * X[:, 1]
+    y = X @ torch.tensor([1.0, 2.0], dtype=torch.float64) + torch.randn(
+        50, generator=generator, dtype=torch.float64)
+    return X, y, 0.1
 
 
-# --- check_best_strength ---------------------------------------------------------------------
+def solve(X, y, strength):
+    n = len(y)
+    H = X.T @ X / n
+    ridge = torch.linalg.solve(H + strength * torch.eye(2, dtype=H.dtype), X.T @ y / n)
+    plain = torch.linalg.solve(H, X.T @ y / n)
+    _, vectors = torch.linalg.eigh(H)
+    return ridge, (vectors.T @ ridge) / (vectors.T @ plain), plain
 
-def test_best_strength_accepts_the_lowest_mean_validation_loss(result, capsys):
+
+def test_ridge_accepts_the_solution_and_its_factors(regression, capsys):
+    X, y, strength = regression
+    ridge, factors, _ = solve(X, y, strength)
+    penalties.check_ridge(X, y, strength, ridge, factors)
+    penalties.check_ridge(X, y, strength, ridge.tolist(), factors.numpy())
+    out = capsys.readouterr().out
+    assert out.count("✓ correct") == 2 and "direction the data determines least" in out
+
+
+def test_ridge_rejects_least_squares_and_the_summed_convention(regression):
+    X, y, strength = regression
+    _, factors, plain = solve(X, y, strength)
+    with pytest.raises(AssertionError, match="unpenalized"):
+        penalties.check_ridge(X, y, strength, plain, factors)
+    summed = torch.linalg.solve(X.T @ X + strength * torch.eye(2, dtype=X.dtype), X.T @ y)
+    with pytest.raises(AssertionError, match="sum"):
+        penalties.check_ridge(X, y, strength, summed, factors)
+
+
+def test_ridge_rejects_reversed_and_inverted_factors(regression):
+    X, y, strength = regression
+    ridge, factors, _ = solve(X, y, strength)
+    with pytest.raises(AssertionError, match="reverse order"):
+        penalties.check_ridge(X, y, strength, ridge, factors.flip(0))
+    with pytest.raises(AssertionError, match="inverse"):
+        penalties.check_ridge(X, y, strength, ridge, 1 / factors)
+    with pytest.raises(AssertionError, match="shape"):
+        penalties.check_ridge(X, y, strength, ridge, factors[:1])
+
+
+# --- check_near_best -------------------------------------------------------------------------
+
+VALUES = [1e-4, 1e-2, 1.0]
+
+
+@pytest.fixture(scope="module")
+def quick_sweep():
+    ru.use_profile("quick")
+    try:
+        yield ru.sweep("l2", VALUES)
+    finally:
+        ru.profiles._chosen = None
+
+
+def expected_near_best(result):
     best = result.values[int(result.mean("val_loss").argmin())]
-    penalties.check_best_strength(result, best)
+    return best, [v for v in result.values
+                  if v == best or not result.paired("val_loss", v, best).excludes(0)]
+
+
+def test_near_best_accepts_the_strengths_within_noise(quick_sweep, capsys):
+    ru.use_profile("quick")
+    try:
+        _, near = expected_near_best(quick_sweep)
+        penalties.check_near_best("l2", VALUES, near)
+    finally:
+        ru.profiles._chosen = None
     assert capsys.readouterr().out.startswith("✓ correct")
 
 
-def test_best_strength_rejects_a_position_and_an_unswept_value(result):
-    with pytest.raises(AssertionError, match="not one of the swept strengths"):
-        penalties.check_best_strength(result, 0.5)
-    with pytest.raises(AssertionError, match="position in the list"):
-        penalties.check_best_strength(result, 2)
+def test_near_best_rejects_a_strength_not_swept_and_a_missing_best(quick_sweep):
+    ru.use_profile("quick")
+    try:
+        best, near = expected_near_best(quick_sweep)
+        with pytest.raises(AssertionError, match="not one of the swept"):
+            penalties.check_near_best("l2", VALUES, [*near, 0.5])
+        others = [v for v in VALUES if v != best]
+        with pytest.raises(AssertionError, match="best strength"):
+            penalties.check_near_best("l2", VALUES, others)
+        with pytest.raises(AssertionError, match="list of strengths"):
+            penalties.check_near_best("l2", VALUES, "0.01")
+    finally:
+        ru.profiles._chosen = None
 
 
-def test_best_strength_rejects_the_smallest_gap_and_the_best_accuracy():
-    result = made_up_sweep(val_loss=[0.43, 0.34, 2.30], val_acc=[0.91, 0.90, 0.10],
-                           train_acc=[1.0, 0.99, 0.10])
-    penalties.check_best_strength(result, 0.01)
-    with pytest.raises(AssertionError, match="smallest generalization gap"):
-        penalties.check_best_strength(result, 1.0)
-    with pytest.raises(AssertionError, match="highest validation accuracy"):
-        penalties.check_best_strength(result, 0.0)
+def test_near_best_leaves_the_callers_random_stream_alone(quick_sweep, tmp_path, monkeypatch):
+    from tests.helpers import leaves_random_stream_alone
+
+    monkeypatch.setenv("REGUTILS_CACHE", str(tmp_path))  # an empty cache: the check trains
+    ru.use_profile("quick")
+    try:
+        _, near = expected_near_best(quick_sweep)
+        assert leaves_random_stream_alone(lambda: penalties.check_near_best("l2", VALUES, near))
+    finally:
+        ru.profiles._chosen = None

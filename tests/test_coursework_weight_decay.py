@@ -13,51 +13,6 @@ def decoupled():
     return ru.Experiment("decoupled_weight_decay", 1.0, profile="quick").run()
 
 
-@pytest.fixture(scope="module")
-def result():
-    """A small real sweep of decoupled decay over two seeds (quick profile, cached)."""
-    return ru.sweep("decoupled_weight_decay", [0.1, 10.0, 300.0], profile="quick")
-
-
-def shrink_of(run, steps=None):
-    config = run.experiment.resolved()
-    steps = steps or len(run.history) * (config.train_size // config.batch_size)
-    return (1 - config.lr * config.strength) ** steps
-
-
-# --- check_total_shrink ------------------------------------------------------------------------
-
-def test_total_shrink_accepts_the_right_answer(decoupled, capsys):
-    for answer in (shrink_of(decoupled), np.float64(shrink_of(decoupled)),
-                   torch.tensor(shrink_of(decoupled), dtype=torch.float64)):
-        weight_decay.check_total_shrink(decoupled, answer)
-        assert capsys.readouterr().out.startswith("✓ correct")
-
-
-def test_total_shrink_rejects_a_single_step(decoupled):
-    config = decoupled.experiment.resolved()
-    with pytest.raises(AssertionError, match="a single step"):
-        weight_decay.check_total_shrink(decoupled, 1 - config.lr * config.strength)
-
-
-def test_total_shrink_rejects_one_shrink_per_epoch(decoupled):
-    with pytest.raises(AssertionError, match="one shrink per epoch"):
-        weight_decay.check_total_shrink(decoupled, shrink_of(decoupled, len(decoupled.history)))
-
-
-def test_total_shrink_rejects_the_linear_approximation(decoupled):
-    config = decoupled.experiment.resolved()
-    steps = len(decoupled.history) * (config.train_size // config.batch_size)
-    with pytest.raises(AssertionError, match="linear approximation"):
-        weight_decay.check_total_shrink(decoupled, 1 - config.lr * config.strength * steps)
-
-
-def test_total_shrink_needs_a_decoupled_run():
-    run = ru.Experiment(profile="quick").run()
-    with pytest.raises(AssertionError, match="decoupled_weight_decay"):
-        weight_decay.check_total_shrink(run, 0.5)
-
-
 # --- check_adamw_step --------------------------------------------------------------------------
 
 W = torch.tensor([0.8, -0.3, 0.05, 1.5])
@@ -93,22 +48,85 @@ def test_adamw_step_rejects_the_wrong_shape():
         weight_decay.check_adamw_step(W, GRAD, LR, DECAY, W[:2])
 
 
-# --- check_best_strength -----------------------------------------------------------------------
+def test_adam_l2_step_accepts_the_coupled_step_and_names_the_reversed_weights(capsys):
+    seen = GRAD + DECAY * W
+    weight_decay.check_adam_l2_step(W, GRAD, LR, DECAY, W - LR * seen / (seen.abs() + 1e-8))
+    out = capsys.readouterr().out
+    assert out.startswith("✓ correct") and "weights 2, 3" in out
 
-def test_best_strength_accepts_the_best_mean(result, capsys):
-    best = result.values[int(np.argmax(result.mean("val_acc")))]
-    weight_decay.check_best_strength(result, best)
+
+def test_adam_l2_step_rejects_the_adamw_step_and_a_missing_decay():
+    with pytest.raises(AssertionError, match="AdamW's step"):
+        weight_decay.check_adam_l2_step(W, GRAD, LR, DECAY,
+                                        (1 - LR * DECAY) * W - LR * GRAD / GRAD.abs())
+    with pytest.raises(AssertionError, match="decay is missing"):
+        weight_decay.check_adam_l2_step(W, GRAD, LR, DECAY, W - LR * GRAD / GRAD.abs())
+
+
+# --- check_paper_lambda ------------------------------------------------------------------------
+
+def paper_values(run):
+    config = run.experiment.resolved()
+    paper = config.lr * config.strength
+    return paper, paper / (config.batch_size / (config.train_size * len(run.history))) ** 0.5
+
+
+def test_paper_lambda_accepts_the_conversion(decoupled, capsys):
+    weight_decay.check_paper_lambda(decoupled, *paper_values(decoupled))
     assert capsys.readouterr().out.startswith("✓ correct")
 
 
-def test_best_strength_rejects_the_smallest_gap(result):
-    # at λ = 300 the network underfits: the smallest gap, not the best validation accuracy
-    smallest_gap = result.values[int(np.argmin(result.mean("generalization_gap")))]
-    assert smallest_gap != result.values[int(np.argmax(result.mean("val_acc")))]
-    with pytest.raises(AssertionError, match="smallest generalization gap"):
-        weight_decay.check_best_strength(result, smallest_gap)
+def test_paper_lambda_rejects_pytorchs_lambda_a_division_and_an_inverted_normalization(decoupled):
+    config = decoupled.experiment.resolved()
+    paper, normalized = paper_values(decoupled)
+    with pytest.raises(AssertionError, match="PyTorch's λ itself"):
+        weight_decay.check_paper_lambda(decoupled, config.strength, normalized)
+    with pytest.raises(AssertionError, match="divides by the learning rate"):
+        weight_decay.check_paper_lambda(decoupled, config.strength / config.lr, normalized)
+    with pytest.raises(AssertionError, match="instead of dividing"):
+        weight_decay.check_paper_lambda(decoupled, paper, paper * paper / normalized)
 
 
-def test_best_strength_rejects_a_value_not_swept(result):
-    with pytest.raises(AssertionError, match="not one of the swept strengths"):
-        weight_decay.check_best_strength(result, 5.0)
+def test_paper_lambda_needs_a_decoupled_run():
+    with pytest.raises(AssertionError, match="decoupled_weight_decay"):
+        weight_decay.check_paper_lambda(ru.Experiment(profile="quick").run(), 1e-3, 1.0)
+
+
+# --- check_matched_strength --------------------------------------------------------------------
+
+def test_matched_strength_measures_the_norms_itself(capsys):
+    candidates = [0.1, 10.0, 300.0]
+    ru.use_profile("quick")
+    try:
+        def norm(technique, strength):
+            return np.mean([ru.Experiment(technique, strength, lr=3e-3, seed=s).run()
+                            .history["weight_norm"][-1] for s in ru.get_profile().seeds])
+        target = norm("coupled_weight_decay", 1e-2)
+        matched = min(candidates, key=lambda c: abs(norm("decoupled_weight_decay", c) - target))
+        weight_decay.check_matched_strength(matched, lr=3e-3, coupled=1e-2, candidates=candidates)
+        assert capsys.readouterr().out.startswith("✓ correct")
+        with pytest.raises(AssertionError, match="1/η prediction"):
+            weight_decay.check_matched_strength(1e-2 / 3e-3, lr=3e-3, coupled=1e-2,
+                                                candidates=candidates)
+        wrong = next(c for c in candidates if c != matched)
+        with pytest.raises(AssertionError, match="closest to the coupled"):
+            weight_decay.check_matched_strength(wrong, lr=3e-3, coupled=1e-2, candidates=candidates)
+    finally:
+        ru.profiles._chosen = None
+
+
+def test_matched_strength_leaves_the_callers_random_stream_alone(tmp_path, monkeypatch):
+    from tests.helpers import leaves_random_stream_alone
+
+    monkeypatch.setenv("REGUTILS_CACHE", str(tmp_path))  # an empty cache: the check trains
+    ru.use_profile("quick")
+    try:
+        def check():
+            try:
+                weight_decay.check_matched_strength(10.0, lr=3e-3, coupled=1e-2,
+                                                    candidates=[0.1, 10.0])
+            except AssertionError:  # right or wrong, the stream must be as it was
+                pass
+        assert leaves_random_stream_alone(check)
+    finally:
+        ru.profiles._chosen = None

@@ -255,6 +255,24 @@ def test_grading_file_gives_points_hidden_tests_and_guards(tmp_path):
     assert loaded.guards_for("check_flip_labels") == ["regutils.data:flip_labels",
                                                       "regutils.data:with_label_noise"]
     assert loaded.hidden_tests == (tmp_path / "hidden.py").resolve()
+    assert spec.load(None).guards_for("check_inverted_dropout") == ["torch.nn.functional:dropout",
+                                                                   "torch:dropout"]
+
+
+def test_a_guard_records_the_answers_calls_even_through_a_module_and_not_the_checks(monkeypatch):
+    from regutils.grading import judge, safe
+    import torch.nn.functional as F
+
+    monkeypatch.setattr(F, "dropout", F.dropout)  # put back after the test
+    judge._install_guard("torch.nn.functional:dropout")
+    judge._guard_hits.clear()
+    F.dropout(torch.ones(4), 0.5)  # a check's own call
+    assert judge._guard_hits == set()
+    answer = {}
+    exec(compile("import torch\ndef my_dropout(x, p):\n    return torch.nn.Dropout(p)(x)\n",
+                 safe.ANSWER_FILE, "exec"), answer)
+    answer["my_dropout"](torch.ones(4), 0.5)
+    assert judge._guard_hits == {"torch.nn.functional:dropout"}
 
 
 @pytest.mark.parametrize("text, message", [

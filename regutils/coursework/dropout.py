@@ -1,6 +1,6 @@
 """Checks for the exercises of the chapter "Dropout".
 
-The examples show a wrong answer: nothing in this module solves an exercise.
+The example shows a wrong answer: nothing in this module solves an exercise.
 
 >>> import torch
 >>> check_inverted_dropout(lambda x, p: x * (torch.rand_like(x) >= p))  # doctest: +ELLIPSIS
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._checks import _check_new_tensor, _close, _correct, _number, _wrong, check_best_value
+from ._checks import _check_new_tensor, _close, _correct, _number, _wrong
 
 PROBABILITIES = (0.2, 0.5, 0.8)
 ENTRIES = 200_000  # enough that a zero fraction off by 1% is many standard deviations off
@@ -69,6 +70,17 @@ def _check_one_probability(dropout, x: torch.Tensor, p: float) -> None:
     if abs(mean_ratio - 1) > 0.02:
         _wrong(f"with p = {p} the mean of the output is {mean_ratio:.3f} times the mean of x",
                "the mask must be random and independent of x")
+    tenth = x.numel() // 10
+    for where, part in (("first", out[:tenth]), ("last", out[-tenth:])):
+        share = (part == 0).float().mean().item()
+        if abs(share - p) >= 5 * math.sqrt(p * (1 - p) / tenth):
+            _wrong(f"with p = {p}, {share:.0%} of the {where} tenth of the entries are dropped",
+                   "draw every entry's mask independently: which entries drop must not depend on "
+                   "where they are")
+    again = dropout(x, p).detach().float()
+    if torch.equal(again == 0, out == 0):
+        _wrong("two calls dropped exactly the same entries", "draw a fresh random mask at every "
+               "call, as training draws a new one for every batch")
 
 
 def _matches_pytorch(dropout, x: torch.Tensor, p: float) -> bool:
@@ -90,21 +102,31 @@ def accuracy_in_train_mode(model: torch.nn.Module, x: torch.Tensor, y: torch.Ten
     return correct
 
 
-def check_train_mode_drop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-                          drop: float) -> None:
-    """Check `drop`: eval-mode accuracy minus train-mode accuracy (seed 0) of `model` on (x, y)."""
+def check_train_mode_drop(drop: float, p: float = 0.8) -> None:
+    """Check `drop`: eval-mode minus train-mode validation accuracy of the hidden-dropout run at
+    drop probability `p` (first seed), masks drawn after `manual_seed(0)`.
+
+    The run and its validation images are taken here (recalled from the cache, or trained), so
+    the check does not rest on a model the student passes.
+    """
+    answer = _number("accuracy_drop", drop)
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        _check_train_mode_drop(answer, p)
+
+
+def _check_train_mode_drop(answer: float, p: float) -> None:
+    from ..experiment import Experiment
     from ..train import evaluate
 
-    answer = _number("drop", drop)
-    if not any(isinstance(m, torch.nn.Dropout) for m in model.modules()):
-        _wrong("this model has no dropout layer, so both modes give the same accuracy",
-               "use the model of a dropout run: Experiment('dropout', p).run(keep_model=True).model")
-    _, eval_acc = evaluate(model, x, y)
-    train_acc = accuracy_in_train_mode(model, x, y)
+    experiment = Experiment("dropout", p)
+    model = experiment.run(keep_model=True).model
+    data = experiment.data(device=next(model.parameters()).device)
+    _, eval_acc = evaluate(model, data.x_val, data.y_val)
+    train_acc = accuracy_in_train_mode(model, data.x_val, data.y_val)
     expected = eval_acc - train_acc
     if _close(answer, expected):
-        return _correct(f"eval mode {eval_acc:.1%}, train mode {train_acc:.1%}: the "
-                        f"difference is {expected:+.1%}")
+        return _correct(f"eval mode {eval_acc:.1%}, train mode {train_acc:.1%}: leaving dropout "
+                        f"on at p = {p:g} costs {expected:.1%} of the validation images")
     if _close(answer, -expected):
         _wrong("the difference has the wrong sign", "subtract the train-mode accuracy from the "
                "eval-mode accuracy: dropout left on makes the network worse, so it is positive")
@@ -114,7 +136,15 @@ def check_train_mode_drop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tens
                "model.train() and compare model(x).argmax(1) with y yourself, under torch.no_grad()")
     if _close(answer, 100 * expected):
         _wrong("that looks like a percentage", "give the difference as a fraction (0.05, not 5)")
-    draws = [eval_acc - accuracy_in_train_mode(model, x, y, seed) for seed in range(1, 21)]
+    other = Experiment("dropout", 0.5).run(keep_model=True).model if p != 0.5 else None
+    if other is not None:
+        other_drop = (evaluate(other, data.x_val, data.y_val)[1]
+                      - accuracy_in_train_mode(other, data.x_val, data.y_val))
+        if _close(answer, other_drop):
+            _wrong("that is the p = 0.5 network of the chapter's pitfall",
+                   f"use the run with p = {p:g}: ru.Experiment('dropout', {p:g})")
+    draws = [eval_acc - accuracy_in_train_mode(model, data.x_val, data.y_val, seed)
+             for seed in range(1, 21)]
     if min(draws) - 0.002 <= answer <= max(draws) + 0.002:
         _wrong("that is a train-mode accuracy from a different set of dropout masks",
                "call torch.manual_seed(0) immediately before the train-mode forward pass, so "
@@ -124,6 +154,41 @@ def check_train_mode_drop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tens
            "model(x).argmax(1) == y; subtract the second from the first")
 
 
-def check_best_probability(result, p: float) -> None:
-    """Check `p`: the swept value with the highest validation accuracy averaged over seeds."""
-    check_best_value(result, p, name="p", symbol="p")
+def check_dropout_penalty(dropout_penalty) -> None:
+    """Check `dropout_penalty(w, x, p)`: E_mask[(y − w·x̃)²] − (y − w·x)² for a linear model whose
+    inputs x̃ pass through inverted dropout with drop probability p.
+
+    The check compares the formula with a Monte-Carlo average of its own, on data of its own.
+    """
+    if not callable(dropout_penalty):
+        _wrong(f"expected a function dropout_penalty(w, x, p), got "
+               f"{type(dropout_penalty).__name__}", "pass the function itself")
+    generator = torch.Generator().manual_seed(0)
+    for p in (0.2, 0.5, 0.8):
+        w = torch.randn(6, generator=generator, dtype=torch.float64)
+        x = torch.randn(6, generator=generator, dtype=torch.float64)
+        y = torch.randn((), generator=generator, dtype=torch.float64)
+        answer = _number(f"dropout_penalty(w, x, {p})", dropout_penalty(w.clone(), x.clone(), p))
+        masks = (torch.rand(400_000, 6, generator=generator, dtype=torch.float64) >= p).double()
+        monte_carlo = (((y - (masks * x / (1 - p)) @ w) ** 2).mean() - (y - x @ w) ** 2).item()
+        exact = p / (1 - p) * float((w ** 2 * x ** 2).sum())
+        if not math.isclose(monte_carlo, exact, rel_tol=0.02):  # the check's own sanity
+            raise RuntimeError(f"Monte-Carlo {monte_carlo:.4f} against {exact:.4f}")
+        if _close(answer, exact):
+            continue
+        if _close(answer, p * float((w ** 2 * x ** 2).sum())) or _close(
+                answer, (1 - p) * float((w ** 2 * x ** 2).sum())):
+            _wrong(f"with p = {p} the factor in front of Σ w²x² is wrong",
+                   "each kept input is divided by 1 − p; the variance of m/(1 − p) is p/(1 − p)")
+        if _close(answer, p / (1 - p) * float((w ** 2).sum())):
+            _wrong("that penalizes w² alone", "each weight is weighed by the square of its input: "
+                   "Σ w_j² x_j²")
+        if _close(answer, p / (1 - p) * float((w * x).sum() ** 2)):
+            _wrong("that squares the sum, not the terms", "the masks are independent, so the "
+                   "cross terms average to zero: Σ w_j² x_j²")
+        _wrong(f"with p = {p} your penalty is {answer:.4f}; a Monte-Carlo average over 400,000 "
+               f"masks gives {monte_carlo:.4f}", "expand (y − Σ w_j m_j x_j/(1 − p))², average "
+               "over independent masks m_j, and subtract (y − w·x)²")
+    _correct("your penalty matches the Monte-Carlo average for p = 0.2, 0.5 and 0.8: for a linear "
+             "model, dropout on the inputs adds (p/(1 − p))·Σ w_j² x_j², an L2 penalty weighted "
+             "by the inputs")

@@ -7,46 +7,16 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from ..data import load_mnist
 from ..profiles import get_profile
-from ._checks import _close, _correct, _history, _number, _wrong, check_best_value
+from ._checks import _close, _correct, _history, _number, _wrong
 
 STEP_TOLERANCE = 1e-5
-
-
-def check_total_shrink(run, shrink: float) -> None:
-    """Check `shrink`: the factor decoupled decay alone multiplies a weight by over the whole run."""
-    experiment = getattr(run, "experiment", None)
-    if experiment is None or experiment.technique != "decoupled_weight_decay":
-        _wrong("this check needs the run of a decoupled_weight_decay experiment",
-               "pass the RunResult of ru.Experiment(\"decoupled_weight_decay\", λ).run()")
-    history = _history(run)
-    answer = _number("shrink", shrink)
-    config = experiment.resolved()
-    steps_per_epoch = _steps_per_epoch(config)
-    steps = steps_per_epoch * len(history)
-    per_step = 1 - config.lr * config.strength
-    expected = per_step ** steps
-    if _close(answer, expected):
-        return _correct(f"{steps} steps of (1 − {config.lr:g}·{config.strength:g}) = "
-                        f"{per_step:.6g} multiply a weight by {expected:.4g}")
-    if _close(answer, per_step):
-        _wrong("that is the factor of a single step", f"the run made {steps_per_epoch} steps in "
-               f"each of its {len(history)} epochs, and each step multiplies by that factor again")
-    if _close(answer, per_step ** len(history)):
-        _wrong("that counts one shrink per epoch", f"the weights shrink at every optimizer step: "
-               f"{steps_per_epoch} per epoch")
-    if _close(answer, max(0.0, 1 - config.strength) ** steps):
-        _wrong("the learning rate is missing", "decoupled decay shrinks by lr·λ per step, not λ")
-    if _close(answer, 1 - config.lr * config.strength * steps):
-        _wrong("that is the linear approximation 1 − N·lr·λ",
-               "the factors multiply: raise (1 − lr·λ) to the power N")
-    _wrong("that is not the factor decay alone applies over the run",
-           "each optimizer step multiplies a weight by (1 − lr·λ); count the steps: epochs × "
-           "(training images // batch size)")
 
 
 def check_adamw_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
@@ -77,21 +47,105 @@ def check_adamw_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
            "part is lr·g/(|g| + ε); the decay part is lr·λ·w")
 
 
-def check_best_strength(result, strength: float) -> None:
-    """Check `strength`: the swept value with the highest validation accuracy, averaged over seeds."""
-    if not hasattr(result, "mean") or getattr(result, "knob", None) != "strength":
-        _wrong("this check needs a SweepResult over strength",
-               "pass what ru.sweep(technique, values) returned")
-    check_best_value(result, strength, name="strength", symbol="λ", noun="strengths")
+def check_adam_l2_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
+    """Check `new_w`: the weights `w` after one step (the first) of Adam(weight_decay=λ)."""
+    w, grad = _tensor("w", w), _tensor("grad", grad)
+    answer = _tensor("new_w_coupled", new_w)
+    if answer.shape != w.shape:
+        _wrong(f"new_w_coupled has shape {tuple(answer.shape)}, w has {tuple(w.shape)}",
+               "the step changes every weight and keeps the shape")
+    lr, weight_decay = _number("lr", lr), _number("weight_decay", weight_decay)
+    expected = _one_step(torch.optim.Adam, w, grad, lr, weight_decay)
+    if _near(answer, expected):
+        flipped = [i for i in range(len(w)) if torch.sign(expected[i] - w[i]) != torch.sign(-grad[i])]
+        where = (f"; the decay reversed the step of weight{'s' if len(flipped) > 1 else ''} "
+                 f"{', '.join(str(i) for i in flipped)}, where λ·w outweighs the gradient"
+                 if flipped else "")
+        return _correct(f"one Adam(weight_decay=λ) step gives {_short(expected)}{where}")
+    if _near(answer, _one_step(torch.optim.AdamW, w, grad, lr, weight_decay)):
+        _wrong("that is AdamW's step: the decay went around Adam's normalization",
+               "in Adam(weight_decay=λ) the decay is added to the gradient first, g̃ = g + λ·w, "
+               "and the step is lr·g̃/(|g̃| + ε)")
+    if _near(answer, _one_step(torch.optim.Adam, w, grad, lr, 0.0)):
+        _wrong("the decay is missing: that is a plain Adam step", "add λ·w to the gradient first")
+    _wrong("those are not the weights after one Adam(weight_decay=λ) step",
+           "on the first step m̂ = g̃ and v̂ = g̃² with g̃ = g + λ·w, so the step is "
+           "lr·g̃/(|g̃| + ε)")
 
 
-def _steps_per_epoch(config) -> int:
-    train_size = config.train_size
-    if train_size is None:  # "every image the source holds": ask the data how many that is
-        profile = get_profile(config.profile)
-        train_size = len(load_mnist(None, val_size=profile.val_size,
-                                    test_size=profile.test_size, seed=config.seed).y_train)
-    return train_size // min(config.batch_size, train_size)
+def check_paper_lambda(run, paper_lambda: float, normalized_lambda: float) -> None:
+    """Check the paper's λ (λ_paper = lr·λ, constant schedule) and its normalized λ for `run`."""
+    experiment = getattr(run, "experiment", None)
+    if experiment is None or experiment.technique != "decoupled_weight_decay":
+        _wrong("this check needs the run of a decoupled_weight_decay experiment",
+               "pass the RunResult of ru.Experiment(\"decoupled_weight_decay\", λ).run()")
+    config = experiment.resolved()
+    paper = _number("paper_lambda", paper_lambda)
+    normalized = _number("normalized_lambda", normalized_lambda)
+    expected = config.lr * config.strength
+    if not _close(paper, expected):
+        if _close(paper, config.strength / config.lr):
+            _wrong("that divides by the learning rate", "PyTorch shrinks by lr·λ per step; the "
+                   "paper's λ is that shrink: λ_paper = lr·λ")
+        if _close(paper, config.strength):
+            _wrong("that is PyTorch's λ itself", "the paper's decay is not multiplied by the base "
+                   "learning rate, so its λ is PyTorch's λ times lr")
+        _wrong("that is not the paper's λ for this run", "for a constant schedule it is lr·λ")
+    epochs = len(_history(run))
+    scale = math.sqrt(config.batch_size / (_train_size(config) * epochs))
+    expected_normalized = expected / scale
+    if _close(normalized, expected_normalized):
+        return _correct(f"λ_paper = {config.lr:g} × {config.strength:g} = {expected:.3g}; with "
+                        f"b = {config.batch_size}, B = {_train_size(config):,} and T = {epochs}, "
+                        f"the normalized decay is {expected_normalized:.3g}")
+    if _close(normalized, expected * scale):
+        _wrong("that multiplies by √(b/(BT)) instead of dividing",
+               "λ = λ_norm·√(b/(BT)), so λ_norm = λ_paper / √(b/(BT))")
+    _wrong("that is not the normalized decay", "λ_norm = λ_paper / √(b/(BT)) with b the batch "
+           "size, B the training images and T the epochs")
+
+
+def check_matched_strength(matched: float, lr: float, coupled: float, candidates) -> None:
+    """Check `matched`: the candidate decoupled λ whose final weight norm, at `lr`, is closest to
+    that of coupled λ = `coupled`, averaged over the profile's seeds (the runs are made here)."""
+    from ..experiment import Experiment
+
+    candidates = [float(c) for c in candidates]
+    answer = _number("matched", matched)
+    seeds = get_profile().seeds
+
+    def norm(technique, strength):
+        return float(np.mean([Experiment(technique, strength, lr=lr, seed=seed).run()
+                              .history["weight_norm"][-1] for seed in seeds]))
+
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        target = norm("coupled_weight_decay", coupled)
+        norms = [norm("decoupled_weight_decay", c) for c in candidates]
+    expected = candidates[int(np.argmin([abs(n - target) for n in norms]))]
+    if _close(answer, expected):
+        ratio, inverse = expected / coupled, 1 / lr
+        closer = "the gradient RMS" if abs(math.log(ratio / 1000)) < abs(math.log(ratio / inverse)) \
+            else "the inverse learning rate"
+        return _correct(f"coupled λ = {coupled:g} ends at ‖w‖ = {target:.2f}, decoupled λ = "
+                        f"{expected:g} at {norms[candidates.index(expected)]:.2f}: a ratio of "
+                        f"{ratio:.0f}, closer to the prediction from {closer} (1000 against 1/η = "
+                        f"{inverse:.0f})")
+    if _close(answer, coupled / lr):
+        _wrong(f"{answer:g} is the 1/η prediction, not a measurement",
+               "compare the final weight norms of the grid's runs and pick the closest")
+    if not any(_close(answer, c) for c in candidates):
+        _wrong(f"{answer:g} is not one of the candidates", f"pick one of {candidates}")
+    _wrong(f"λ = {answer:g} does not end at the weight norm closest to the coupled run's "
+           f"({target:.2f})", "average history['weight_norm'][-1] over the seeds for each "
+           "candidate and take the one nearest the coupled run's")
+
+
+def _train_size(config) -> int:
+    if config.train_size is not None:
+        return config.train_size
+    profile = get_profile(config.profile)  # "every image the source holds": ask the data
+    return len(load_mnist(None, val_size=profile.val_size, test_size=profile.test_size,
+                          seed=config.seed).y_train)
 
 
 def _tensor(name: str, value) -> torch.Tensor:

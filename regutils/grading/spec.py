@@ -27,10 +27,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The library ships these, and an exercise asks students to write them: an answer that calls
-# them scores nothing. (`ru.data.flip_labels` is what Experiment(label_noise=...) uses: it stays.)
+# An exercise asks students to write these, and the library or PyTorch ships them: an answer
+# that calls them scores nothing. (`ru.data.flip_labels` is what Experiment(label_noise=...)
+# uses: it stays. `nn.Dropout` and `nn.Softshrink` call the functions below, and are caught too.)
 SHIPPED_ANSWERS = {
     "check_flip_labels": ("regutils.data:flip_labels", "regutils.data:with_label_noise"),
+    "check_soft_threshold": ("torch.nn.functional:softshrink",),
+    "check_inverted_dropout": ("torch.nn.functional:dropout", "torch:dropout"),
 }
 
 
