@@ -21,12 +21,8 @@ STEP_TOLERANCE = 1e-5
 
 def check_adamw_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
     """Check `new_w`: the weights `w` after one AdamW step (the first) with gradient `grad`."""
-    w, grad = _tensor("w", w), _tensor("grad", grad)
-    answer = _tensor("new_w", new_w)
-    if answer.shape != w.shape:
-        _wrong(f"new_w has shape {tuple(answer.shape)}, w has {tuple(w.shape)}",
-               "the step changes every weight and keeps the shape")
-    lr, weight_decay = _number("lr", lr), _number("weight_decay", weight_decay)
+    w, grad, answer, lr, weight_decay = _step_inputs(w, grad, lr, weight_decay, new_w,
+                                                     "new_w")
     expected = _one_step(torch.optim.AdamW, w, grad, lr, weight_decay)
     if _near(answer, expected):
         decay = expected - _one_step(torch.optim.AdamW, w, grad, lr, 0.0)
@@ -49,12 +45,8 @@ def check_adamw_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
 
 def check_adam_l2_step(w, grad, lr: float, weight_decay: float, new_w) -> None:
     """Check `new_w`: the weights `w` after one step (the first) of Adam(weight_decay=λ)."""
-    w, grad = _tensor("w", w), _tensor("grad", grad)
-    answer = _tensor("new_w_coupled", new_w)
-    if answer.shape != w.shape:
-        _wrong(f"new_w_coupled has shape {tuple(answer.shape)}, w has {tuple(w.shape)}",
-               "the step changes every weight and keeps the shape")
-    lr, weight_decay = _number("lr", lr), _number("weight_decay", weight_decay)
+    w, grad, answer, lr, weight_decay = _step_inputs(w, grad, lr, weight_decay, new_w,
+                                                     "new_w_coupled")
     expected = _one_step(torch.optim.Adam, w, grad, lr, weight_decay)
     if _near(answer, expected):
         flipped = [i for i in range(len(w)) if torch.sign(expected[i] - w[i]) != torch.sign(-grad[i])]
@@ -154,6 +146,16 @@ def _tensor(name: str, value) -> torch.Tensor:
     except (TypeError, ValueError):
         raise AssertionError(f"{name} should be a tensor or an array of numbers, got "
                              f"{type(value).__name__}") from None
+
+
+def _step_inputs(w, grad, lr, weight_decay, new_w, name: str):
+    """The inputs of a one-step exercise as tensors and numbers, the answer shaped like `w`."""
+    w, grad = _tensor("w", w), _tensor("grad", grad)
+    answer = _tensor(name, new_w)
+    if answer.shape != w.shape:
+        _wrong(f"{name} has shape {tuple(answer.shape)}, w has {tuple(w.shape)}",
+               "the step changes every weight and keeps the shape")
+    return w, grad, answer, _number("lr", lr), _number("weight_decay", weight_decay)
 
 
 def _one_step(optimizer, w, grad, lr, weight_decay) -> torch.Tensor:
