@@ -275,6 +275,33 @@ def test_a_guard_records_the_answers_calls_even_through_a_module_and_not_the_che
     assert judge._guard_hits == {"torch.nn.functional:dropout"}
 
 
+@pytest.mark.parametrize("check, answer", [
+    ("check_fold", "import torch\n"
+                   "def answer(linear, norm):\n    return torch.nn.utils.fuse_linear_bn_eval(linear, norm)\n"),
+    ("check_fold", "from torch.nn.utils.fusion import fuse_linear_bn_eval\n"
+                   "def answer(linear, norm):\n    return fuse_linear_bn_eval(linear, norm)\n"),
+    ("check_sequence_batch_norm", "import torch\n"
+                                  "def answer(linear, norm):\n    return norm.train()(linear(torch.ones(4, 2)))\n"),
+])
+def test_the_shipped_answers_of_chapters_5_and_6_are_guarded(monkeypatch, check, answer):
+    import importlib
+    from regutils.grading import judge, safe
+
+    labels = spec.load(None).guards_for(check)
+    for label in labels:  # put every guarded function back after the test
+        module, _, name = label.partition(":")
+        owner = importlib.import_module(module)
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+    for label in labels:
+        judge._install_guard(label)
+    judge._guard_hits.clear()
+    namespace = {}
+    exec(compile(answer, safe.ANSWER_FILE, "exec"), namespace)
+    with torch.no_grad():
+        namespace["answer"](torch.nn.Linear(2, 3).eval(), torch.nn.BatchNorm1d(3).eval())
+    assert judge._guard_hits and judge._guard_hits <= set(labels)
+
+
 @pytest.mark.parametrize("text, message", [
     ("[points]\ncheck_folds = -1\n", "points.check_folds must be a number >= 0, got -1"),
     ("[points]\ncheck_folds = 'two'\n", "must be a number >= 0, got 'two'"),

@@ -34,6 +34,9 @@ SHIPPED_ANSWERS = {
     "check_flip_labels": ("regutils.data:flip_labels", "regutils.data:with_label_noise"),
     "check_soft_threshold": ("torch.nn.functional:softshrink",),
     "check_inverted_dropout": ("torch.nn.functional:dropout", "torch:dropout"),
+    "check_fold": ("torch.nn.utils.fusion:fuse_linear_bn_eval", "torch.nn.utils.fusion:fuse_linear_bn_weights",
+                   "torch.nn.utils:fuse_linear_bn_eval", "torch.nn.utils:fuse_linear_bn_weights"),
+    "check_sequence_batch_norm": ("torch.nn.functional:batch_norm", "torch:batch_norm"),
 }
 
 
