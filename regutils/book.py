@@ -18,3 +18,13 @@ def glue(name: str, value) -> None:
     except ImportError:
         return
     myst_glue(name, value, display=False)
+
+
+def span(values) -> str:
+    """A range of values in words, for the prose: "0.5 to 2", or "only 2 itself" for one value.
+
+    >>> span([2.0]), span([1.0, 0.5, 2.0])
+    ('only 2 itself', '0.5 to 2')
+    """
+    values = sorted(values)
+    return f"only {values[0]:g} itself" if len(values) == 1 else f"{values[0]:g} to {values[-1]:g}"

@@ -63,6 +63,32 @@ def test_restored_epoch_rejects_plausible_mistakes(history, answer, message):
         checks.check_restored_epoch(history, 2, answer)
 
 
+# accuracies with a tie at epoch 4 and their best at epoch 9, after the patience-2 stop at epoch 6
+ACCURACIES = [0.80, 0.85, 0.84, 0.85, 0.83, 0.82, 0.86, 0.85, 0.90]
+LOSSES = [0.50, 0.45, 0.40, 0.41, 0.42, 0.43, 0.39, 0.44, 0.45]
+
+
+@pytest.fixture
+def accuracy_history():
+    return History([dict(epoch=e, val_loss=l, val_acc=a)
+                    for e, (l, a) in enumerate(zip(LOSSES, ACCURACIES), 1)])
+
+
+def test_accuracy_restored_epoch_accepts_the_right_answer(accuracy_history, capsys):
+    checks.check_accuracy_restored_epoch(accuracy_history, 2, 2)
+    assert "stops after epoch 4 and gives back epoch 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("patience, answer, message", [
+    (2, 4, "counted that as an improvement"),  # the tie kept the count at zero
+    (3, 3, "the validation loss would restore"), (2, 9, "highest validation accuracy of the whole run"),
+    (3, 5, "where training stops"), (3, 1, "off by one"), (3, 6, "not the restored epoch"),
+])
+def test_accuracy_restored_epoch_rejects_plausible_mistakes(accuracy_history, patience, answer, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_accuracy_restored_epoch(accuracy_history, patience, answer)
+
+
 def test_snapshot_accepts_a_copy(capsys):
     checks.check_snapshot(lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()})
     assert capsys.readouterr().out.startswith("✓ correct")

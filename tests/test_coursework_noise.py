@@ -128,6 +128,17 @@ def test_sigma_units_divide_by_the_pixel_std(capsys):
             checks.check_sigma_units(0.1, answer)
 
 
+def test_sigma_units_from_pixels_in_minus_one_to_one_take_the_width_into_account(capsys):
+    checks.check_sigma_units(0.1, 0.05 / ru.data.STD, pixel_range=(-1, 1))
+    assert capsys.readouterr().out.startswith("✓ correct")
+    for answer, message in [(0.1 / ru.data.STD, "conversion for pixels in \\[0, 1\\]"),
+                            (0.2 / ru.data.STD, "width of the pixel range goes the other way"),
+                            (0.05 * ru.data.STD, "other way"), (0.1, "units differ"),
+                            (1.0, "not the same noise")]:
+        with pytest.raises(AssertionError, match=message):
+            checks.check_sigma_units(0.1, answer, pixel_range=(-1, 1))
+
+
 # --- check_candidates ---------------------------------------------------------------------------
 
 def loss_sweep(losses):

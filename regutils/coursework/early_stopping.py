@@ -89,6 +89,20 @@ def check_stop_epoch(run, patience: int, epoch: int) -> None:
            "since it last improved")
 
 
+def _restore_mistakes(answer: int, best: int, stop: int, whole_run_best: int, measure: str) -> None:
+    """The mistakes a restored-epoch answer shares whatever is monitored: the whole run's best,
+    the stopping epoch, a position for an epoch."""
+    if answer == whole_run_best:
+        _wrong(f"epoch {answer} has the {measure} of the whole run, but training would have "
+               f"stopped after epoch {stop}",
+               "early stopping only sees the epochs it trained: take the best of those")
+    if answer == stop:
+        _wrong(f"epoch {answer} is where training stops", "the restored weights are those of "
+               "the best epoch before it")
+    if answer + 1 == best:
+        _wrong(f"epoch {answer} is off by one", "epochs count from 1, list positions from 0")
+
+
 def check_restored_epoch(run, patience: int, epoch: int) -> None:
     """Check `epoch`: the epoch whose weights early stopping with `patience` gives back, replayed
     on the validation losses of `run` (a run trained to the end)."""
@@ -96,20 +110,40 @@ def check_restored_epoch(run, patience: int, epoch: int) -> None:
     if answer == best:
         return _correct(f"with patience {patience} the weights of epoch {best} come back "
                         f"(val loss {val_loss[best - 1]:.4f}); training ended after epoch {stop}")
-    if answer == _position_of(min, val_loss):
-        _wrong(f"epoch {answer} has the lowest validation loss of the whole run, but training "
-               f"would have stopped after epoch {stop}",
-               "early stopping only sees the epochs it trained: take the best of those")
-    if answer == stop:
-        _wrong(f"epoch {answer} is where training stops", "the restored weights are those of "
-               "the best epoch before it")
-    if answer + 1 == best:
-        _wrong(f"epoch {answer} is off by one", "epochs count from 1, list positions from 0")
+    _restore_mistakes(answer, best, stop, _position_of(min, val_loss), "lowest validation loss")
     if answer == _position_of(max, history["val_acc"][:stop]):
         _wrong(f"epoch {answer} has the highest validation accuracy",
                "early stopping here monitors the validation loss")
     _wrong(f"epoch {answer} is not the restored epoch",
            "find where training stops, then the lowest validation loss up to that epoch")
+
+
+def _accuracy_stop(val_acc: list[float], patience: int, ties_improve: bool = False) -> tuple[int, int]:
+    """(restored epoch, last epoch trained) of the patience rule on validation accuracy: the loss
+    rule on the negated accuracies, where a tie counts as an improvement if `ties_improve`."""
+    tie = -1e-12 if ties_improve else 0.0  # accuracies are whole multiples of 1 / images
+    return stopping_point([-acc for acc in val_acc], patience, min_delta=tie)
+
+
+def check_accuracy_restored_epoch(run, patience: int, epoch: int) -> None:
+    """Check `epoch`: the epoch early stopping with `patience` restores when it monitors the
+    validation accuracy of `run` (an epoch improves only on a strictly higher accuracy)."""
+    history = _history(run)
+    patience, answer = _patience(patience), _whole_epoch("epoch", epoch)
+    val_acc = history["val_acc"]
+    best, stop = _accuracy_stop(val_acc, patience)
+    if answer == best:
+        return _correct(f"watching accuracy, patience {patience} stops after epoch {stop} and gives "
+                        f"back epoch {best} (val acc {val_acc[best - 1]:.2%})")
+    if answer == _accuracy_stop(val_acc, patience, ties_improve=True)[0]:
+        _wrong(f"epoch {answer} only equalled the best accuracy, and you counted that as an "
+               "improvement", "an epoch improves only if its accuracy is strictly higher")
+    if answer == stopping_point(history["val_loss"], patience)[0]:
+        _wrong(f"epoch {answer} is the one the validation loss would restore",
+               "replay the rule on history['val_acc'], where higher is better")
+    _restore_mistakes(answer, best, stop, _position_of(max, val_acc), "highest validation accuracy")
+    _wrong(f"epoch {answer} is not the restored epoch", "go through the accuracies in order, keep "
+           "the best so far, and count the epochs that do not beat it")
 
 
 def check_snapshot(snapshot) -> None:

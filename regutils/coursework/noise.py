@@ -99,21 +99,31 @@ def check_matching_lambda(n: int, sigma: float, answer) -> None:
            "the cross term vanishes and one term σ²‖w‖² is left for every example")
 
 
-def check_sigma_units(paper_sigma: float, answer) -> None:
+def check_sigma_units(paper_sigma: float, answer, pixel_range=(0.0, 1.0)) -> None:
     """Check `answer`: the σ for `ru.InputNoise` (normalized pixel units) that adds the same noise
-    as std `paper_sigma` on pixels in [0, 1]."""
+    as std `paper_sigma` on pixels scaled to `pixel_range`, black to white."""
     paper_sigma, answer = _number("paper_sigma", paper_sigma), _number("our_sigma", answer)
-    expected = paper_sigma / STD
+    low, high = (_number("pixel_range", end) for end in pixel_range)
+    width = high - low  # a unit of the paper's scale is 1 / width of ours in [0, 1]
+    expected = paper_sigma / (width * STD)
     if _close(answer, expected):
-        return _correct(f"std {paper_sigma:g} on [0, 1] pixels is {expected:.3f} in units of the pixel "
+        return _correct(f"std {paper_sigma:g} on pixels in [{low:g}, {high:g}] is std "
+                        f"{paper_sigma / width:g} on [0, 1] and {expected:.3f} in units of the pixel "
                         f"std {STD}")
-    if _close(answer, paper_sigma * STD):
+    if width != 1 and _close(answer, paper_sigma / STD):
+        _wrong(f"that is the conversion for pixels in [0, 1]; these span [{low:g}, {high:g}]",
+               f"first bring the std to the [0, 1] scale, which is {width:g} times narrower")
+    if width != 1 and _close(answer, paper_sigma * width / STD):
+        _wrong("the width of the pixel range goes the other way", f"a range {width:g} times wider "
+               "makes the same noise a larger number: divide by the width")
+    if _close(answer, paper_sigma * STD / width) or _close(answer, paper_sigma * STD):
         _wrong("the conversion goes the other way", "normalized pixels are (pixel − mean) / std, so "
-               "a noise of std s on raw pixels has std s / std after normalizing")
+               "a noise of std s on [0, 1] pixels has std s / std after normalizing")
     if _close(answer, paper_sigma):
         _wrong("the units differ", f"ru.InputNoise works on normalized pixels, whose unit is the "
-               f"pixel std {STD}")
-    _wrong(f"{answer:g} is not the same noise", "divide by ru.data.STD")
+               f"pixel std {STD} of the [0, 1] scale")
+    _wrong(f"{answer:g} is not the same noise", "bring the std to the [0, 1] scale, then divide by "
+           "ru.data.STD")
 
 
 def check_candidates(sweep, baseline_runs, candidates) -> None:
