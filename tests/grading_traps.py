@@ -56,45 +56,64 @@ TRAPS = {
         3: 'def dropout_penalty(w, x, p):\n    return p / (1 - p) * float((w ** 2).sum())',
     },
     "05_batch_norm.ipynb": {
-        1: 'def my_batch_norm(x, gamma, beta, eps=1e-5):\n'
-           '    return gamma * (x - x.mean(dim=0)) / torch.sqrt(x.var(dim=0) + eps) + beta',
+        # the running mean left out of the folded bias
+        1: 'def fold(linear, norm):\n'
+           '    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)\n'
+           '    folded = nn.Linear(linear.in_features, linear.out_features)\n'
+           '    with torch.no_grad():\n'
+           '        folded.weight.copy_(linear.weight * scale[:, None])\n'
+           '        folded.bias.copy_(linear.bias * scale + norm.bias)\n'
+           '    return folded',
+        # the biased batch variance in the running estimate
         2: 'running_mean, running_var = torch.zeros(3), torch.ones(3)\n'
            'for b in five_batches:\n'
            '    running_mean = 0.9 * running_mean + 0.1 * b.mean(0)\n'
            '    running_var = 0.9 * running_var + 0.1 * b.var(0, unbiased=False)',
-        3: 'history = plain.runs[(1e-2, 1)].history\n'
-           'epoch = next((e for e, acc in enumerate(history["val_acc"], 1) if acc >= 0.88), None)\n'
-           'seconds = None if epoch is None else sum(history["seconds"])',
+        # ±1 everywhere, even on the feature where the two examples agree
+        3: 'pair_output = torch.tensor([[-1.0, -1.0, -1.0, 1.0],\n'
+           '                            [1.0, 1.0, 1.0, -1.0]])',
     },
     "06_layer_norm.ipynb": {
-        1: 'def my_layer_norm(x, weight, bias, eps=1e-5):\n'
-           '    centred = x - x.mean(dim=0, keepdim=True)\n'
-           '    var = (centred ** 2).mean(dim=0, keepdim=True)\n'
-           '    return centred / torch.sqrt(var + eps) * weight + bias',
-        2: 'def first_row_change(layer, batch, other):\n'
-           '    with torch.no_grad():\n'
-           '        return (layer(batch)[0] - layer(other)[0]).abs().max().item()',
-        3: 'best_technique = max(batch_sweeps, key=lambda t: batch_sweeps[t].mean("val_acc")[-1])',
+        # RMSNorm answered as if it subtracted the mean, like layer norm
+        1: 'rms_invariant = {"whole weight matrix × 2.5": True, "same vector added to every row of W": True,\n'
+           '                 "one unit\'s weights × 2.5": False, "every input × 3": True,\n'
+           '                 "same vector added to every input": False, "one example × 3": True}',
+        # one set of statistics per position: the batch only
+        2: 'def sequence_batch_norm(x, eps=1e-5):\n'
+           '    mean = x.mean(dim=0, keepdim=True)\n'
+           '    var = x.var(dim=0, keepdim=True, unbiased=False)\n'
+           '    return (x - mean) / torch.sqrt(var + eps)',
+        # the normal quantile 1.96 with five seeds
+        3: 'differences_2 = (batch_sweeps["layer_norm"].at(BATCH_SIZES[0], "test_acc")\n'
+           '                 - batch_sweeps["none"].at(BATCH_SIZES[0], "test_acc"))\n'
+           'half = 1.96 * differences_2.std(ddof=1) / np.sqrt(len(differences_2))\n'
+           'low, high = differences_2.mean() - half, differences_2.mean() + half\n'
+           'resolved = bool(low > 0 or high < 0)',
     },
     "07_noise.ipynb": {
-        1: 'def my_noise(x, sigma):\n    return x + sigma * ru.data.STD * torch.randn_like(x)',
-        2: '_, noisy_test_acc = ru.train.evaluate(baseline.model, data.x_test, data.y_test)',
-        3: 'best_sigma = input_sweep.values[int(np.argmin(input_sweep.mean("val_loss")))]',
+        # σ², the answer for the mean squared error, where the errors are summed
+        1: 'matching_lambda = 0.5 ** 2',
+        # the conversion for pixels in [0, 1], the width of [-1, 1] forgotten
+        2: 'our_sigma = 0.1 / ru.data.STD',
+        # the winner alone, not the range within noise of it
+        3: 'losses = {0.0: np.array([run.metrics["val_loss"] for run in baselines]),\n'
+           '          **{sigma: input_sweep.at(sigma, "val_loss") for sigma in input_sweep.values}}\n'
+           'candidates = [min(losses, key=lambda sigma: losses[sigma].mean())]',
     },
     "08_early_stopping.ipynb": {
-        # each epoch compared with the one before, not with the best so far
-        1: 'waited = 0\n'
-           'losses = baseline.history["val_loss"]\n'
-           'stop_epoch = len(losses)\n'
-           'for epoch in range(2, len(losses) + 1):\n'
-           '    waited = 0 if losses[epoch - 1] < losses[epoch - 2] else waited + 1\n'
-           '    if waited == 2:\n'
-           '        stop_epoch = epoch\n'
-           '        break',
-        # the best epoch of the whole run, as if training had not stopped
-        2: 'history_loss = baseline.history["val_loss"]\n'
-           'restored_epoch = int(np.argmin(history_loss)) + 1',
-        3: 'def snapshot(model):\n    return model.state_dict()',
+        # GL compared as a fraction, not in percent
+        1: 'def gl_stop(val_loss, alpha):\n'
+           '    lowest = math.inf\n'
+           '    for epoch, loss in enumerate(val_loss, start=1):\n'
+           '        lowest = min(lowest, loss)\n'
+           '        if loss / lowest - 1 > alpha:\n'
+           '            return val_loss.index(lowest) + 1, epoch\n'
+           '    return val_loss.index(min(val_loss)) + 1, len(val_loss)',
+        # the chapter's own rule, which watches the loss, not the accuracy
+        2: 'restored_epoch, _ = stopping_point(baselines[0].history["val_loss"], 1)',
+        # the parameters only: batch norm's running statistics are left behind
+        3: 'def snapshot(model):\n'
+           '    return {name: p.detach().clone() for name, p in model.named_parameters()}',
     },
     "09_augmentation.ipynb": {
         # grid_sample's zero padding kept: the corners come in gray, not black

@@ -43,9 +43,9 @@ def graded(tmp_path_factory):
 def test_each_mistake_of_early_stopping_fails_with_its_diagnosis(graded):
     name = "08_early_stopping.ipynb"
     assert [graded[(name, n)]["status"] for n in (1, 2, 3)] == ["failed"] * 3
-    assert graded[(name, 1)]["message"].startswith("you compared each epoch with the one before")
-    assert "but training would have stopped after epoch" in graded[(name, 2)]["message"]
-    assert graded[(name, 3)]["message"].startswith("the snapshot changed when the model trained")
+    assert "you compared the ratio minus one with alpha itself" in graded[(name, 1)]["message"]
+    assert "is the one the validation loss would restore" in graded[(name, 2)]["message"]
+    assert graded[(name, 3)]["message"].startswith("the snapshot leaves out the buffers")
 
 
 def test_the_last_epochs_gap_is_not_the_restored_one(graded):
