@@ -292,8 +292,9 @@ def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
 
     Each trial trains `base` (the baseline of the current profile by default) with every
     technique of `space` added at strengths that a seeded TPE sampler proposes; a median pruner
-    ends trials whose validation accuracy after an epoch lies below the median of earlier trials
-    at that epoch (never in the first `warmup_epochs`, half the epochs by default). Workers that
+    ends a trial when the best validation accuracy it has reported lies below the median of what
+    the completed trials reported at that epoch (never in the first `warmup_epochs`, half the
+    epochs by default). Workers that
     pass the same `storage` and `study_name` share one study; each marks its trials `worker`.
     A trial whose worker stopped (killed, or its machine lost) is marked failed once it has sent
     no heartbeat for twice `heartbeat_seconds`.

@@ -1,14 +1,13 @@
-"""Checks for the exercises of the tuning chapter: flipping labels, k folds, memorized noise.
+"""Checks for the exercises of the tuning chapter: class-dependent label noise, k folds, and how
+much of the noise a network memorized. `check_flip_labels`, for the symmetric noise that
+`ru.data.flip_labels` makes, stays for coursework of the chapter's earlier version.
 
-The examples show a wrong answer: nothing in this module solves an exercise. The library's
-own `ru.data.flip_labels` does what exercise 1 asks, because
-`Experiment(label_noise=...)` needs it; `check_flip_labels` accepts it, and the grader
-(`regutils.grading`) gives no points to an answer that calls it.
+Each check works out the truth itself, from inputs it makes or runs it recomputes.
 
->>> check_folds(lambda n, k: [(list(range(n)), list(range(n)))] * k)  # doctest: +ELLIPSIS
+>>> check_folds(lambda n, k: [(list(range(n)), [])] * k)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
     ...
-AssertionError: folds(23, 5) trains on indices it also validates on: [0, 1, 2, 3, 4]. Hint: ...
+AssertionError: with n=23 and k=5 the indices [0, 1, 2, ...] never validate...
 """
 from __future__ import annotations
 
@@ -16,6 +15,59 @@ import torch
 
 from ..data import CLASSES
 from ._checks import _check_new_tensor, _close, _correct, _number, _wrong
+
+# A class-dependent confusion: each digit turns into one it is often mistaken for.
+CONFUSION = torch.tensor([6, 7, 7, 8, 9, 6, 5, 1, 3, 4])
+
+
+def check_flip_to(flip_to) -> None:
+    """Check `flip_to(labels, fraction, confusion, generator)`: a new tensor with round(fraction·n)
+    labels, at random positions drawn from `generator` only, replaced by confusion[label]."""
+    with torch.random.fork_rng(devices=[]):  # the student's own random stream is left untouched
+        _check_flip_to(flip_to)
+    _correct("flip_to changes exactly round(fraction·n) labels at random positions, each to the "
+             "class the confusion gives it, drawn from the generator, and leaves its input alone")
+
+
+def _check_flip_to(flip_to) -> None:
+    labels = torch.arange(500) % CLASSES
+    for fraction in (0.0, 0.3, 0.45):
+        original = labels.clone()
+        flipped = flip_to(labels, fraction, CONFUSION.clone(), torch.Generator().manual_seed(0))
+        _check_new_tensor(labels, original, flipped, f"flip_to(labels, {fraction}, confusion, "
+                                                      "generator)")
+        if flipped.dtype != labels.dtype:
+            _wrong(f"the labels came back as {flipped.dtype}, not {labels.dtype}",
+                   "keep the dtype: index the confusion tensor with the chosen labels")
+        changed = flipped != labels
+        expected = round(fraction * len(labels))
+        if int(changed.sum()) != expected:
+            _wrong(f"with fraction {fraction}, {int(changed.sum())} of {len(labels)} labels changed "
+                   f"instead of {expected}", "choose round(fraction·n) distinct positions (the "
+                   "first ones of torch.randperm(n, generator=generator)) and change each of those")
+        if not torch.equal(flipped[changed], CONFUSION[labels[changed]]):
+            if torch.equal(labels[changed], CONFUSION[flipped[changed]]):
+                _wrong("the confusion was applied backwards", "the new label of a digit y is "
+                       "confusion[y]")
+            _wrong("some changed labels are not the class the confusion gives",
+                   "set flipped[chosen] = confusion[labels[chosen]]")
+    sevens = torch.full((200,), 7)
+    spread = flip_to(sevens, 0.5, CONFUSION.clone(), torch.Generator().manual_seed(0))
+    if int((spread != 7).sum()) != 100:
+        _wrong("on a tensor of sevens, not half of them changed", "choose the positions among all "
+               "labels, not among the classes")
+    positions = lambda seed: flip_to(labels, 0.3, CONFUSION.clone(),
+                                     torch.Generator().manual_seed(seed)) != labels
+    if not torch.equal(positions(0), positions(0)):
+        _wrong("the same generator seed gave different flips",
+               "draw every random number from `generator`: torch.randperm(n, generator=generator)")
+    if torch.equal(positions(0), positions(1)):
+        _wrong("two generator seeds gave the same flips", "draw the positions from `generator`, "
+               "not from a fixed seed or a fixed order")
+    if torch.equal(positions(0), labels < 0) or torch.equal(
+            positions(0), torch.arange(len(labels)) < round(0.3 * len(labels))):
+        _wrong("the first labels were flipped, not random ones", "take the first positions of a "
+               "random permutation, torch.randperm(n, generator=generator)")
 
 
 def check_flip_labels(flip) -> None:
@@ -104,24 +156,28 @@ def _indices(values) -> list[int]:
                "return lists of whole numbers, or index tensors")
 
 
-def check_memorized(run, share: float) -> None:
+def check_memorized(share: float, noise: float) -> None:
     """Check `share`: of the training images whose label was flipped, the share on which the
-    trained model of `run` (kept with keep_model=True) predicts the flipped, wrong label."""
-    answer = _number("share", share)
-    if getattr(run, "model", None) is None:
-        raise AssertionError("the run has no model: run the experiment with keep_model=True")
-    experiment = run.experiment
-    if not experiment.label_noise:
-        raise AssertionError("the run's labels are clean: use a run with label_noise > 0")
+    network trained at that noise level for max(45, the profile's) epochs predicts the flipped,
+    wrong label (no other run of the chapter has that noise level and length, so none of them
+    answers the exercise). The run is recomputed (or recalled from the cache) here."""
+    from ..experiment import Experiment
+    from ..profiles import get_profile
+
+    answer = _number("memorized", share)
+    noise = _number("the noise level", noise)
+    if not 0 < noise < 1:
+        _wrong(f"noise level {noise} has no flipped labels to memorize", "pass NOISE, the "
+               "share of labels the chapter flips")
+    experiment = Experiment(label_noise=noise, epochs=max(45, get_profile().epochs))
+    run = experiment.run(keep_model=True)
     device = next(run.model.parameters()).device
     noisy = experiment.data(device)
     clean = experiment.replace(label_noise=0.0).data(device)
     flipped = noisy.y_train != clean.y_train
-    was_training = run.model.training
     run.model.eval()
     with torch.no_grad():
         predicted = run.model(noisy.x_train).argmax(dim=1)
-    run.model.train(was_training)
     expected = (predicted[flipped] == noisy.y_train[flipped]).float().mean().item()
     true_class = (predicted[flipped] == clean.y_train[flipped]).float().mean().item()
     if _close(answer, expected):
@@ -130,12 +186,14 @@ def check_memorized(run, share: float) -> None:
                         f"{true_class:.1%}")
     if _close(answer, true_class):
         _wrong("that is the share where the network predicts the true class",
-               "compare the predictions with the flipped labels, noisy.y_train")
+               "compare the predictions with the flipped labels, given.y_train")
     if _close(answer, (predicted == noisy.y_train).float().mean().item()):
         _wrong("that is the accuracy on all training images",
-               "keep only the flipped ones: noisy.y_train != clean.y_train")
+               "keep only the flipped ones: given.y_train != true.y_train")
     if _close(answer, flipped.float().mean().item()):
         _wrong("that is the share of flipped labels, the noise level",
                "compare the model's predictions on the flipped images with their labels")
+    if _close(answer, 100 * expected):
+        _wrong("that looks like a percentage", "give a fraction between 0 and 1")
     _wrong(f"{answer:.4f} is not the share of flipped images that get their flipped label",
-           "predict on noisy.x_train in eval mode, take argmax, and compare on the flipped rows")
+           "predict on given.x_train in eval mode, take argmax, and compare on the flipped rows")
