@@ -149,22 +149,22 @@ TRAPS = {
            '    return record["train_acc"] - record["val_acc"]',
     },
     "11_tuning.ipynb": {
-        1: 'def flip(labels, fraction, generator):\n'
-           '    count = round(fraction * len(labels))\n'
-           '    chosen = torch.randperm(len(labels), generator=generator)[:count]\n'
+        # the first labels flipped, not labels at random positions
+        1: 'def flip_to(labels, fraction, confusion, generator):\n'
            '    flipped = labels.clone()\n'
-           '    flipped[chosen] = torch.randint(0, 10, (count,), generator=generator)\n'
+           '    count = round(fraction * len(labels))\n'
+           '    flipped[:count] = confusion[labels[:count]]\n'
            '    return flipped',
+        # the remainder dropped: n // k images per fold
         2: 'def folds(n, k):\n'
            '    size = n // k\n'
            '    return [([j for j in range(n) if not i * size <= j < (i + 1) * size],\n'
            '             list(range(i * size, (i + 1) * size))) for i in range(k)]',
+        # the true class instead of the given label
         3: 'with torch.no_grad():\n'
-           '    predicted = memorizer.model.eval()(noisy_data.x_train.to(ru.best_device()))'
-           '.argmax(dim=1)\n'
-           'flipped_rows = (noisy_data.y_train != clean_data.y_train).to(predicted.device)\n'
-           'labels_given = clean_data.y_train.to(predicted.device)\n'
-           'memorized = (predicted[flipped_rows] == labels_given[flipped_rows]).float().mean()'
-           '.item()',
+           '    predicted = memorizer.model.eval()(given.x_train.to(ru.best_device())).argmax(dim=1)\n'
+           'flipped_rows = (given.y_train != true.y_train).to(predicted.device)\n'
+           'labels_true = true.y_train.to(predicted.device)\n'
+           'memorized = (predicted[flipped_rows] == labels_true[flipped_rows]).float().mean().item()',
     },
 }
