@@ -7,7 +7,7 @@
 ...                  callbacks=[ru.EarlyStopping(patience=3)])       # doctest: +SKIP
 >>> ru.plots.curves(history)                                         # doctest: +SKIP
 """
-from . import book, calibration, claims, plots, stats, twin, widgets
+from . import book, calibration, claims, plots, selection, stats, twin, widgets
 from .claims import ClaimFailed, Claims
 from .data import DataError, MNISTSplit, load_mnist
 from .devices import best_device
@@ -41,5 +41,5 @@ __all__ = [
     "CoupledWeightDecay", "DecoupledWeightDecay", "MaxNorm", "InputNoise", "WeightNoise",
     "RandomAffine", "RandomFlip", "Experiment", "RunResult", "SweepResult", "sweep", "use_profile",
     "get_profile", "TECHNIQUES", "plots", "widgets", "twin", "book", "coursework", "stats",
-    "claims", "Claims", "ClaimFailed", "calibration",
+    "claims", "Claims", "ClaimFailed", "calibration", "selection",
 ]

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import stats
+
 EVAL_CHUNK = 4096
 
 
@@ -73,3 +75,21 @@ def confidence_report(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
             "confidence": float(confidence.mean()),
             "confidence_right": float(confidence[right].mean()) if right.any() else float("nan"),
             "confidence_wrong": float(confidence[~right].mean()) if (~right).any() else float("nan")}
+
+
+def paired_change(reports: dict[str, list[dict]], arm: str, metric: str,
+                  against: str = "baseline", scale: float = 1.0) -> stats.Interval:
+    """`metric` of `arm`'s reports minus `against`'s, paired by seed, with its 95% interval.
+
+    `reports` maps each arm to its `confidence_report`s, one per seed in the same seed order.
+
+    >>> reports = {"baseline": [{"loss": 0.30}, {"loss": 0.32}, {"loss": 0.31}],
+    ...            "L2": [{"loss": 0.25}, {"loss": 0.28}, {"loss": 0.26}]}
+    >>> round(paired_change(reports, "L2", "loss").mean, 3)
+    -0.047
+    """
+    if len(reports[arm]) != len(reports[against]):
+        raise ValueError(f"{arm!r} has {len(reports[arm])} reports and {against!r} "
+                         f"{len(reports[against])}: pair them by seed, one report per seed each")
+    return stats.paired_difference([report[metric] for report in reports[arm]],
+                                   [report[metric] for report in reports[against]]).scaled(scale)

@@ -26,10 +26,12 @@ from pathlib import Path
 
 STAMP = "regutils"  # the notebook-metadata key of the execution stamp
 # The modules whose code decides a chapter's numbers and claims; a change to any of them makes
-# every chapter stale. Figures (plots, twin, widgets) are left out on purpose: a new colour is no
-# reason to retrain the book.
+# every chapter stale: training, the statistics, and what chooses and measures on its runs
+# (selection, calibration, tuning). Figures (plots, twin, widgets) and the prose helpers (book)
+# are left out on purpose: a new colour is no reason to retrain the book.
 EVIDENCE_MODULES = ("data", "models", "regularizers", "techniques", "train", "history", "callbacks",
-                    "experiment", "profiles", "stats", "claims")
+                    "experiment", "profiles", "stats", "claims", "selection", "calibration",
+                    "tuning")
 BOOK_PROFILE = "default"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds this regutils
 
