@@ -158,8 +158,8 @@ def _control(identifier: str, position: int, name: str, values: Sequence) -> str
 def value_label(value) -> str:
     """A setting as its control shows it.
 
-    >>> value_label(1e-4), value_label((256, 256)), value_label("dropout")
-    ('0.0001', '256×256', 'dropout')
+    >>> value_label(1e-4), value_label((256, 256)), value_label("layer_norm")
+    ('0.0001', '256×256', 'layer norm')
     """
     if isinstance(value, bool) or value is None:
         return str(value)
@@ -167,4 +167,4 @@ def value_label(value) -> str:
         return f"{value:g}"
     if isinstance(value, (tuple, list)):
         return "×".join(map(str, value)) or "none"
-    return str(value)
+    return str(value).replace("_", " ")  # a technique's code name, as words

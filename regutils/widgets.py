@@ -187,7 +187,8 @@ def explorer(experiment: Experiment, knob: str | Mapping, values: Sequence | Non
                 else widgets.SelectionSlider)
         extra = {"continuous_update": False} if kind is widgets.SelectionSlider else {}
         label = description if description and len(choices) == 1 else name.replace("_", " ")
-        controls[name] = kind(options=options, value=options[0], description=label,
+        shown = [(value_label(o), o) for o in options] if kind is widgets.ToggleButtons else options
+        controls[name] = kind(options=shown, value=options[0], description=label,
                               style={"description_width": "initial"}, **extra)
     button = widgets.Button(description="Run", button_style="primary", icon="play")
     output = widgets.Output()

@@ -90,9 +90,11 @@ def test_explorer_with_two_knobs_draws_both_settings():
          "strength": [1e-3, 1e-2]})
     technique, strength, button = box.children[0].children
     assert isinstance(technique, ipywidgets.ToggleButtons) and strength.continuous_update is False
+    assert technique._options_labels == ("coupled weight decay", "decoupled weight decay")  # words
+    assert technique.value == "coupled_weight_decay"  # the code name is what the run gets
     figure = ru.widgets.explore(ru.Experiment("coupled_weight_decay", 1e-3, profile="quick"),
                                 {"technique": "decoupled_weight_decay", "strength": 1e-2})
-    assert "technique = decoupled_weight_decay, strength = 0.01" in figure.texts[0].get_text()
+    assert "technique = decoupled weight decay, strength = 0.01" in figure.texts[0].get_text()
     plt.close(figure)
     with pytest.raises(ValueError, match="unknown knob 'width'"):
         ru.widgets.explore(ru.Experiment(profile="quick"), "width", 3)
