@@ -318,7 +318,10 @@ def tune(space: Mapping, n_trials: int, *, base: Experiment | None = None,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _open_study(
         study_name, open_storage(storage, heartbeat_seconds),
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
+        # multivariate TPE and the constant liar are Optuna 5's defaults, spelled out so that an
+        # older Optuna (pyproject allows >= 3.4, whose TPE was univariate) samples the same way
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials,
+                                           multivariate=True, constant_liar=True),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup + 1))
     _claim(study, {"base": dataclasses.asdict(base),
                    "space": {name: [r.low, r.high, r.log] for name, r in space.items()},
