@@ -31,11 +31,8 @@ def check_flip_to(flip_to) -> None:
 
 def _check_flip_to(flip_to) -> None:
     labels = torch.arange(500) % CLASSES
-    for fraction in (0.0, 0.3, 0.45):
-        original = labels.clone()
-        flipped = flip_to(labels, fraction, CONFUSION.clone(), torch.Generator().manual_seed(0))
-        _check_new_tensor(labels, original, flipped, f"flip_to(labels, {fraction}, confusion, "
-                                                      "generator)")
+    flip = lambda given, fraction, generator: flip_to(given, fraction, CONFUSION.clone(), generator)
+    for fraction, flipped in _flips(flip, labels, "flip_to(labels, {}, confusion, generator)"):
         if flipped.dtype != labels.dtype:
             _wrong(f"the labels came back as {flipped.dtype}, not {labels.dtype}",
                    "keep the dtype: index the confusion tensor with the chosen labels")
@@ -56,16 +53,11 @@ def _check_flip_to(flip_to) -> None:
     if int((spread != 7).sum()) != 100:
         _wrong("on a tensor of sevens, not half of them changed", "choose the positions among all "
                "labels, not among the classes")
-    positions = lambda seed: flip_to(labels, 0.3, CONFUSION.clone(),
-                                     torch.Generator().manual_seed(seed)) != labels
-    if not torch.equal(positions(0), positions(0)):
-        _wrong("the same generator seed gave different flips",
-               "draw every random number from `generator`: torch.randperm(n, generator=generator)")
-    if torch.equal(positions(0), positions(1)):
-        _wrong("two generator seeds gave the same flips", "draw the positions from `generator`, "
-               "not from a fixed seed or a fixed order")
-    if torch.equal(positions(0), labels < 0) or torch.equal(
-            positions(0), torch.arange(len(labels)) < round(0.3 * len(labels))):
+    _check_seeded(flip, labels, "draw the positions from `generator`, not from a fixed seed or a "
+                  "fixed order")
+    changed = flip(labels, 0.3, torch.Generator().manual_seed(0)) != labels
+    if torch.equal(changed, labels < 0) or torch.equal(
+            changed, torch.arange(len(labels)) < round(0.3 * len(labels))):
         _wrong("the first labels were flipped, not random ones", "take the first positions of a "
                "random permutation, torch.randperm(n, generator=generator)")
 
@@ -81,10 +73,7 @@ def check_flip_labels(flip) -> None:
 
 def _check_flip_labels(flip) -> None:
     labels = torch.arange(500) % CLASSES
-    for fraction in (0.0, 0.3, 0.45):
-        original = labels.clone()
-        flipped = flip(labels, fraction, torch.Generator().manual_seed(0))
-        _check_new_tensor(labels, original, flipped, f"flip(labels, {fraction}, generator)")
+    for fraction, flipped in _flips(flip, labels, "flip(labels, {}, generator)"):
         if flipped.dtype != labels.dtype or flipped.min() < 0 or flipped.max() >= CLASSES:
             _wrong(f"the flipped labels should be whole numbers 0..{CLASSES - 1} like the input",
                    "keep the dtype: add an integer shift and take it modulo the number of classes")
@@ -103,14 +92,27 @@ def _check_flip_labels(flip) -> None:
     if len(torch.unique(new_classes[new_classes != 0])) < CLASSES - 1:
         _wrong("the flipped labels do not reach every other class",
                "draw the new class at random among the nine others instead of a fixed shift")
-    again = flip(labels, 0.3, torch.Generator().manual_seed(0))
-    other = flip(labels, 0.3, torch.Generator().manual_seed(1))
-    if not torch.equal(again, flip(labels, 0.3, torch.Generator().manual_seed(0))):
+    _check_seeded(flip, labels, "draw the positions and the new classes from `generator`, not "
+                  "from a fixed seed")
+
+
+def _flips(flip, labels: torch.Tensor, call: str):
+    """(fraction, flip(labels, fraction, generator)) for each checked fraction, input untouched."""
+    for fraction in (0.0, 0.3, 0.45):
+        original = labels.clone()
+        flipped = flip(labels, fraction, torch.Generator().manual_seed(0))
+        _check_new_tensor(labels, original, flipped, call.format(fraction))
+        yield fraction, flipped
+
+
+def _check_seeded(flip, labels: torch.Tensor, hint: str) -> None:
+    """One generator seed gives the same flips every time, and another seed other flips."""
+    flipped = lambda seed: flip(labels, 0.3, torch.Generator().manual_seed(seed))
+    if not torch.equal(flipped(0), flipped(0)):
         _wrong("the same generator seed gave different flips",
                "draw every random number from `generator`: torch.randperm(n, generator=generator)")
-    if torch.equal(again, other):
-        _wrong("two generator seeds gave the same flips", "draw the positions and the new classes "
-               "from `generator`, not from a fixed seed")
+    if torch.equal(flipped(0), flipped(1)):
+        _wrong("two generator seeds gave the same flips", hint)
 
 
 def check_folds(folds) -> None:
