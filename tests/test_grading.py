@@ -302,28 +302,6 @@ def test_the_shipped_answers_of_chapters_5_and_6_are_guarded(monkeypatch, check,
     assert judge._guard_hits and judge._guard_hits <= set(labels)
 
 
-@pytest.mark.parametrize("check", ["check_near_best", "check_within_noise"])
-def test_the_librarys_own_near_best_is_guarded_where_an_exercise_asks_for_it(monkeypatch, check):
-    from types import SimpleNamespace
-
-    from regutils import selection
-    from regutils.grading import judge, safe
-
-    assert spec.load(None).guards_for(check) == ["regutils.selection:near_best"]
-    monkeypatch.setattr(selection, "near_best", selection.near_best)  # put back after the test
-    judge._install_guard("regutils.selection:near_best")
-    judge._guard_hits.clear()
-    result = ru.SweepResult("l2", "strength", [1e-4, 1e-3], [0, 1, 2])
-    for value, loss in ((1e-4, 0.3), (1e-3, 0.2)):
-        for seed in (0, 1, 2):
-            result.runs[(value, seed)] = SimpleNamespace(metrics={"val_loss": loss + 0.01 * seed})
-    namespace = {"result": result}
-    exec(compile("import regutils as ru\nnear = ru.selection.near_best(result)\n",
-                 safe.ANSWER_FILE, "exec"), namespace)
-    assert namespace["near"] == [1e-3]
-    assert judge._guard_hits == {"regutils.selection:near_best"}
-
-
 @pytest.mark.parametrize("text, message", [
     ("[points]\ncheck_folds = -1\n", "points.check_folds must be a number >= 0, got -1"),
     ("[points]\ncheck_folds = 'two'\n", "must be a number >= 0, got 'two'"),

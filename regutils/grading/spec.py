@@ -37,8 +37,6 @@ SHIPPED_ANSWERS = {
     "check_fold": ("torch.nn.utils.fusion:fuse_linear_bn_eval", "torch.nn.utils.fusion:fuse_linear_bn_weights",
                    "torch.nn.utils:fuse_linear_bn_eval", "torch.nn.utils:fuse_linear_bn_weights"),
     "check_sequence_batch_norm": ("torch.nn.functional:batch_norm", "torch:batch_norm"),
-    "check_near_best": ("regutils.selection:near_best",),
-    "check_within_noise": ("regutils.selection:near_best",),
 }
 
 
